@@ -1,0 +1,27 @@
+# PRA-II impact evaluation (Macroconsult 2014) as a Snakemake workflow.
+# Stages: synthesize (embedded data) -> ingest -> geo -> did / matching -> tables, figures, report.
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+# Schema first (unknown keys, types, defaults), then the cross-key checks of pra.config.
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/synthesize.smk"
+include: "rules/ingest.smk"
+include: "rules/geo.smk"
+include: "rules/did.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

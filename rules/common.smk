@@ -1,0 +1,71 @@
+# Shared input functions and constants. Kept light: every job re-parses this file.
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+import pra.config
+from pra.embedded import layout
+
+# The schema has filled defaults; now the cross-key checks (radius inside the sample space, ...).
+try:
+    pra.config.check(config)
+except pra.config.ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+YEARS = sorted(config["years"])
+EMBEDDED = config["data"]["source"] == "embedded"
+DATA_DIR = config["data"]["embedded"]["dir"] if EMBEDDED else None
+FILES = config["data"].get("files", {})
+
+wildcard_constraints:
+    year=r"\d{4}",
+    chunk=r"[0-9a-f]{10}",
+
+
+def enaho_dir():
+    return f"{DATA_DIR}/enaho" if EMBEDDED else FILES["enaho_dir"]
+
+
+def deflator_dir():
+    return f"{DATA_DIR}/enaho/2012" if EMBEDDED else FILES["deflator_dir"]
+
+
+def input_file(name):
+    """A non-ENAHO input: centres, register, programme_survey, sample_frame."""
+    embedded_names = {
+        "centres": "centros_poblados.csv",
+        "register": "pra2_localidades.csv",
+        "programme_survey": "encuesta_pra2_2012.dta",
+        "sample_frame": "marco_muestral_2012.csv",
+    }
+    return f"{DATA_DIR}/{embedded_names[name]}" if EMBEDDED else FILES[name]
+
+
+def year_inputs(wildcards):
+    """The module files of one year: a fix to one year's file reruns only that year."""
+    year = int(wildcards.year)
+    if EMBEDDED:
+        return [f"{DATA_DIR}/{f}" for f in layout.year_files(year)]
+    folder = Path(FILES["enaho_dir"]) / str(year)
+    if not folder.is_dir():
+        raise WorkflowError(f"data.files.enaho_dir: no folder {folder} for year {year}")
+    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in (".dta", ".sav", ".csv"))
+
+
+def deflator_inputs():
+    if EMBEDDED:
+        return [f"{DATA_DIR}/{f}" for f in layout.deflator_files()]
+    return sorted(str(p) for p in Path(FILES["deflator_dir"]).iterdir() if p.suffix.lower() == ".dta")
+
+
+def final_outputs():
+    out = [
+        expand("results/harmonised/enaho_{year}.parquet", year=YEARS),
+        "results/harmonised/enaho.parquet",
+        "results/harmonised/dictionary.csv",
+        "results/geo/table1.csv",
+        "results/geo/table2.csv",
+        "results/geo/map1.png",
+        "results/ledger/ledger.csv",
+    ]
+    return out + did_outputs()

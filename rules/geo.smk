@@ -1,0 +1,74 @@
+# Geo-referencing the register, DuckDB-spatial distances, the spatial sample, Tables 1-2, Map 1.
+
+
+rule georeference:
+    input:
+        register=input_file("register"),
+        centres=input_file("centres"),
+    output:
+        localities="results/geo/localities.parquet",
+        table1="results/geo/table1.csv",
+    log:
+        "logs/georeference.log",
+    script:
+        "../scripts/georeference.py"
+
+
+rule distances:
+    input:
+        households="results/harmonised/enaho.parquet",
+        localities="results/geo/localities.parquet",
+    output:
+        "results/geo/distances.parquet",
+    log:
+        "logs/distances.log",
+    script:
+        "../scripts/distances.py"
+
+
+rule spatial_sample:
+    input:
+        households="results/harmonised/enaho.parquet",
+        distances="results/geo/distances.parquet",
+    output:
+        sample="results/geo/sample.parquet",
+        sample_space="results/geo/sample_space.parquet",
+        ledger="results/ledger/spatial.parquet",
+        table2="results/geo/table2.csv",
+    params:
+        spatial=config["spatial"],
+        post_start=config["post_start"],
+        years=YEARS,
+    log:
+        "logs/spatial_sample.log",
+    script:
+        "../scripts/spatial_sample.py"
+
+
+rule map1:
+    input:
+        sample_space="results/geo/sample_space.parquet",
+        localities="results/geo/localities.parquet",
+    output:
+        png="results/geo/map1.png",
+        pdf="results/geo/map1.pdf",
+    params:
+        sample_space_km=config["spatial"]["sample_space_km"],
+        treatment_radius_km=config["spatial"]["treatment_radius_km"],
+    log:
+        "logs/map1.log",
+    script:
+        "../scripts/map1.py"
+
+
+rule ledger:
+    input:
+        ingest=expand("results/ledger/ingest_{year}.parquet", year=YEARS),
+        spatial="results/ledger/spatial.parquet",
+    output:
+        households="results/ledger/ledger.parquet",
+        summary="results/ledger/ledger.csv",
+    log:
+        "logs/ledger.log",
+    script:
+        "../scripts/ledger.py"

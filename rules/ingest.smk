@@ -1,0 +1,41 @@
+# ENAHO ingest: one harmonisation job per year, so a fix to one year's files reruns that year only.
+
+
+rule harmonise_year:
+    input:
+        files=year_inputs,
+        deflators=deflator_inputs(),
+        centres=input_file("centres"),
+    output:
+        table="results/harmonised/enaho_{year}.parquet",
+        ledger="results/ledger/ingest_{year}.parquet",
+        report="results/harmonised/report_{year}.json",
+    params:
+        year=lambda w: int(w.year),
+        year_dir=lambda w: f"{enaho_dir()}/{w.year}",
+        deflator_dir=deflator_dir(),
+    log:
+        "logs/harmonise_{year}.log",
+    script:
+        "../scripts/harmonise.py"
+
+
+rule pool_years:
+    input:
+        expand("results/harmonised/enaho_{year}.parquet", year=YEARS),
+    output:
+        "results/harmonised/enaho.parquet",
+    log:
+        "logs/pool_years.log",
+    script:
+        "../scripts/pool_years.py"
+
+
+rule dictionary:
+    output:
+        csv="results/harmonised/dictionary.csv",
+        md="results/harmonised/dictionary.md",
+    log:
+        "logs/dictionary.log",
+    script:
+        "../scripts/dictionary.py"

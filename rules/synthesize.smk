@@ -1,0 +1,17 @@
+# The embedded data: every input of the study in INEI's and the programme's layouts, with
+# planted effects recorded in truth.json. Runs only when data.source is 'embedded'.
+if EMBEDDED:
+
+    rule synthesize:
+        output:
+            truth=f"{DATA_DIR}/truth.json",
+            files=[f"{DATA_DIR}/{f}" for f in layout.all_files() if f != "truth.json"],
+        params:
+            scale=config["data"]["embedded"]["scale"],
+            seed=config["seed"],
+        log:
+            "logs/synthesize.log",
+        benchmark:
+            "benchmarks/out/synthesize.tsv"
+        script:
+            "../scripts/synthesize.py"
