@@ -16,10 +16,11 @@ rule georeference:
 
 rule distances:
     input:
-        households="results/harmonised/enaho.parquet",
+        harmonised="results/harmonised/enaho.parquet",
         localities="results/geo/localities.parquet",
     output:
-        "results/geo/distances.parquet",
+        distances="results/geo/distances.parquet",
+    threads: 2
     log:
         "logs/distances.log",
     script:
@@ -28,7 +29,7 @@ rule distances:
 
 rule spatial_sample:
     input:
-        households="results/harmonised/enaho.parquet",
+        harmonised="results/harmonised/enaho.parquet",
         distances="results/geo/distances.parquet",
     output:
         sample="results/geo/sample.parquet",
@@ -47,14 +48,14 @@ rule spatial_sample:
 
 rule map1:
     input:
-        sample_space="results/geo/sample_space.parquet",
+        harmonised="results/harmonised/enaho.parquet",
+        distances="results/geo/distances.parquet",
         localities="results/geo/localities.parquet",
     output:
         png="results/geo/map1.png",
         pdf="results/geo/map1.pdf",
     params:
-        sample_space_km=config["spatial"]["sample_space_km"],
-        treatment_radius_km=config["spatial"]["treatment_radius_km"],
+        spatial=config["spatial"],
     log:
         "logs/map1.log",
     script:

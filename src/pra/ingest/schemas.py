@@ -1,0 +1,214 @@
+"""Pandera schemas: raw ENAHO modules (required columns, allowed codes, ranges) and the
+harmonised household table (contract §3).
+
+Raw schemas are validated *lazily*: a code outside the allowed set is counted and reported
+(``{column: {code: count}}``), never turned silently into a missing value; a missing column
+stops the run. The harmonised schema is strict: any failure raises.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+# File stems per module (contract §1); ``{year}`` filled per year.
+MODULE_STEMS = {
+    "sumaria": "sumaria-{year}",
+    "100": "enaho01-{year}-100",
+    "200": "enaho01-{year}-200",
+    "300": "enaho01a-{year}-300",
+    "500": "enaho01a-{year}-500",
+    "2000": "enaho02-{year}-2000",
+    "01b2": "enaho01b-{year}-2",
+}
+DEFLATOR_STEMS = {"time": "deflactores_base2012_new", "space": "despacial_ldnew"}
+
+HH_KEYS = ["conglome", "vivienda", "hogar"]
+PERSON_KEYS = HH_KEYS + ["codperso"]
+
+
+def _r(a: int, b: int) -> list[int]:
+    return list(range(a, b + 1))
+
+
+# Allowed codes per module and column (layout reference §2). Missing values are allowed:
+# non-response rows of module 100 are empty, and a blank answer is not an unknown code.
+CODES: dict[str, dict[str, list[int]]] = {
+    "sumaria": {"pobreza": [1, 2, 3], "dominio": _r(1, 8), "estrato": _r(1, 8)},
+    "100": {
+        "result": _r(1, 7),
+        "p102": _r(1, 9),
+        "p103": _r(1, 7),
+        "p103a": _r(1, 8),
+        "p110": _r(1, 8),
+        "p111": _r(1, 6),
+        "p111a": _r(1, 8),
+        "p1121": [0, 1],
+        "p113a": _r(0, 8),  # 2007 unlabelled, dictionary range 0–7
+    },
+    "200": {"p203": _r(0, 10), "p204": [1, 2], "p207": [1, 2], "p209": _r(1, 6)},
+    "300": {"p300a": _r(1, 8), "p301a": _r(1, 11)},
+    "500": {"ocu500": _r(1, 4), "p507": _r(1, 7)},
+    "2000": {"p20001a": [0, 1], "p20001b": [0, 2], "p20001c": [0, 3]},
+    "01b2": {"p37": _r(1, 4), "p39a": _r(1, 4)},
+}
+
+# Numeric ranges (inclusive) checked the same lazy way, reported as out-of-range counts.
+RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "sumaria": {"mieperho": (1, 60), "gashog2d": (0, 1e8), "linea": (1e-6, 1e5), "factor07": (0, 1e6)},
+    "100": {"p104": (0, 50), "latitud": (-19, 0.5), "longitud": (-82, -68), "altitud": (0, 6000)},
+    "200": {"p208a": (0, 98)},
+    "500": {"p506": (0, 9999)},
+    "2000": {"vbp": (0, 1e8), "venta": (0, 1e8), "autocons": (0, 1e8), "hectareas": (0, 1e5)},
+}
+
+
+def required_columns(module: str, year: int) -> list[str]:
+    """Canonical columns ``harmonise_year`` needs from ``module`` in ``year``."""
+    cols = {
+        "sumaria": HH_KEYS + ["ubigeo", "mes", "dominio", "estrato", "mieperho", "gashog2d",
+                              "linea", "pobreza", "factor07"],
+        "100": HH_KEYS + ["result", "p102", "p103", "p103a", "p104", "p110",
+                          "p111a" if year >= 2012 else "p111", "p1121", "p113a",
+                          "latitud", "longitud"]
+        + (["codccpp"] if year <= 2011 else [])
+        + (["altitud"] if year >= 2010 else []),
+        "200": PERSON_KEYS + ["p203", "p204", "p207", "p208a", "p208a2", "p209"],
+        "300": PERSON_KEYS + ["p300a", "p301a"],
+        "500": PERSON_KEYS + ["ocu500", "p506", "p507"],
+        "2000": PERSON_KEYS + ["p20001a", "p20001b", "p20001c", "hectareas", "parc_titulo",
+                               "parc_secano", "vbp", "venta", "autocons"],
+        "01b2": HH_KEYS + ["p37"] + (["p39a"] if year <= 2011 else []),
+    }
+    return cols[module]
+
+
+def raw_schema(module: str, year: int) -> pa.DataFrameSchema:
+    """Schema of the numeric view of a raw module: required columns, codes, ranges."""
+    columns: dict[str, pa.Column] = {}
+    need = required_columns(module, year)
+    for c in need:
+        checks = []
+        if c in CODES.get(module, {}):
+            checks.append(pa.Check.isin(CODES[module][c]))
+        if c in RANGES.get(module, {}):
+            lo, hi = RANGES[module][c]
+            checks.append(pa.Check.in_range(lo, hi))
+        columns[c] = pa.Column(nullable=True, checks=checks, required=True)
+    return pa.DataFrameSchema(columns, name=f"{module}-{year}", strict=False, coerce=False)
+
+
+def failure_counts(schema: pa.DataFrameSchema, df: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """Validate lazily; {'codes'|'range': {column: {value: count}}} of the failing cells.
+
+    Missing columns are not collected here (the readers raise on them before).
+    """
+    out: dict[str, dict[str, dict]] = {"codes": {}, "range": {}}
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        for _, row in fc.iterrows():
+            check = str(row["check"])
+            if check.startswith("isin"):
+                kind = "codes"
+            elif check.startswith("in_range"):
+                kind = "range"
+            else:
+                raise  # not a code/range check: a structural failure, stop the run
+            col = str(row["column"])
+            val = row["failure_case"]
+            key = str(int(val)) if isinstance(val, float) and float(val).is_integer() else str(val)
+            bucket = out[kind].setdefault(col, {})
+            bucket[key] = bucket.get(key, 0) + 1
+    return out
+
+
+# --- harmonised table (contract §3) ---------------------------------------------------------
+
+SANITATION = ["public_in", "public_out", "septic", "latrine_pit", "river", "none_other"]
+REGIONS = ["costa", "sierra", "selva"]
+HH_TYPES = ["producer", "laborer", "dependent", "other"]
+
+DUMMIES = [
+    "poor", "subj_poor_living", "subj_poor_self", "head_female", "head_married", "head_single",
+    "head_migrant", "head_native_lang", "rural", "coast", "selva", "wall_brick", "floor_dirt",
+    "floor_finished", "roof_concrete_tile", "electricity", "water_public", "sanitation_public",
+    "cook_firewood", "agri", "livestock", "forestry", "indep_pra_goods", "dependent_only",
+    "has_laborer", "producer",
+]
+
+HARMONISED_COLUMNS = [
+    # keys and design
+    "year", "conglome", "vivienda", "hogar", "hh_id", "ubigeo", "dpto", "mes", "semester",
+    "factor07",
+    # locality
+    "locality", "latitude", "longitude", "altitude", "rural", "region", "coast", "selva",
+    "households_2007", "population_2007",
+    # outcomes
+    "pc_exp_real", "ln_pc_exp", "poor", "poverty_gap", "subj_poor_living", "subj_poor_self",
+    # head
+    "head_female", "head_age", "head_married", "head_single", "head_educ", "head_migrant",
+    "head_native_lang",
+    # household
+    "hh_size", "n_0_5", "n_6_14", "n_65plus", "persons_per_room",
+    # housing
+    "wall_brick", "floor_dirt", "floor_finished", "roof_concrete_tile", "electricity",
+    "water_public", "sanitation", "sanitation_public", "cook_firewood",
+    # production
+    "agri", "livestock", "forestry", "prod_value", "sales", "own_consumption", "titled_plots",
+    "hectares", "rainfed_plots",
+    # labour
+    "indep_pra_goods", "dependent_only", "has_laborer", "producer", "hh_type",
+    # not in contract §3: which raw columns of this household held an unknown code
+    "unknown_codes",
+]
+
+
+def _num(lo=None, hi=None, nullable=True, dtype="float64") -> pa.Column:
+    checks = []
+    if lo is not None or hi is not None:
+        checks.append(pa.Check.in_range(lo if lo is not None else -float("inf"),
+                                        hi if hi is not None else float("inf")))
+    return pa.Column(dtype, checks=checks, nullable=nullable)
+
+
+def harmonised_schema() -> pa.DataFrameSchema:
+    """The household-year table of contract §3 (types, ranges, codes, unique ``hh_id``)."""
+    str_col = lambda n=None, nullable=False: pa.Column(  # noqa: E731
+        str, checks=[pa.Check.str_length(n, n)] if n else [], nullable=nullable)
+    cols: dict[str, pa.Column] = {
+        "year": pa.Column("int16", pa.Check.in_range(2004, 2030)),
+        "conglome": str_col(6), "vivienda": str_col(3), "hogar": str_col(2),
+        "hh_id": pa.Column(str, unique=True),
+        "ubigeo": str_col(6),
+        "dpto": pa.Column("int64", pa.Check.in_range(1, 25)),
+        "mes": pa.Column("int64", pa.Check.in_range(1, 12)),
+        "semester": pa.Column(str, pa.Check.str_matches(r"^\d{4}-(I|II)$")),
+        "factor07": _num(0),
+        "locality": str_col(10, nullable=True),
+        "latitude": _num(-19, 0.5), "longitude": _num(-82, -68), "altitude": _num(0, 6000),
+        "region": pa.Column(str, pa.Check.isin(REGIONS), nullable=True),
+        "households_2007": _num(0), "population_2007": _num(0),
+        "pc_exp_real": _num(0), "ln_pc_exp": _num(), "poverty_gap": _num(0, 1),
+        "head_age": _num(0, 120),
+        "head_educ": _num(1, 7),
+        "hh_size": _num(1), "n_0_5": _num(0), "n_6_14": _num(0), "n_65plus": _num(0),
+        "persons_per_room": _num(0),
+        "sanitation": pa.Column(str, pa.Check.isin(SANITATION), nullable=True),
+        "prod_value": _num(0), "sales": _num(0), "own_consumption": _num(0),
+        "titled_plots": _num(0), "hectares": _num(0), "rainfed_plots": _num(0),
+        "hh_type": pa.Column(str, pa.Check.isin(HH_TYPES)),
+        "unknown_codes": pa.Column(str),
+    }
+    for d in DUMMIES:
+        cols[d] = pa.Column("float64", pa.Check.isin([0.0, 1.0]), nullable=True)
+    missing = [c for c in HARMONISED_COLUMNS if c not in cols]
+    assert not missing, missing  # the schema covers every contract column
+    return pa.DataFrameSchema(
+        {c: cols[c] for c in HARMONISED_COLUMNS}, name="harmonised", strict=True, ordered=True
+    )
+
+
+def validate_harmonised(df: pd.DataFrame) -> pd.DataFrame:
+    """Raise pandera SchemaErrors (all failures at once) unless ``df`` matches contract §3."""
+    return harmonised_schema().validate(df, lazy=True)

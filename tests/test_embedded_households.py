@@ -1,0 +1,319 @@
+"""Tests of the embedded household model (pra.embedded.households).
+
+They run on a small stand-in geography built here (same fields as contract §2.1), so that they
+do not depend on the geography generator; `test_real_geography` runs on the real one when it is
+importable.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pra.embedded.households import build_households, deflator_dpto, dominio_a
+from pra.embedded.model import DEFAULT
+
+DEPTS = (2, 4, 5, 8, 9, 10, 12, 13, 15, 17, 19, 21)   # the 12 PRA-II departments
+
+
+@dataclass
+class StandInGeography:
+    districts: pd.DataFrame
+    centres: pd.DataFrame
+    register: pd.DataFrame
+    register_truth: pd.DataFrame
+    localities_geo: pd.DataFrame
+    frame: pd.DataFrame
+    conglomerates: pd.DataFrame
+
+
+def standin_geography(scale: float, rng: np.random.Generator) -> StandInGeography:
+    """A crude geography with the contract's fields: ~1,100*scale conglomerates, ~30% within
+    20 km of a programme locality, ~8.5 producer households per conglomerate-year."""
+    from importlib.resources import files
+    d = pd.read_csv(files("pra") / "data" / "ubigeo_inei_2025.csv", sep=";", dtype={"ubigeo": str},
+                    encoding="utf-8-sig")
+    d["ubigeo"] = d["ubigeo"].str.zfill(6)
+    d["dpto"] = d["ubigeo"].str[:2].astype(int)
+    d = d[d["dpto"].isin(DEPTS) | (d["dpto"] == 7)].reset_index(drop=True)
+    lat = d["latitud"].to_numpy(float)
+    alt = d["altitud"].to_numpy(float)
+    third = np.where(lat > -8, 0, np.where(lat > -14, 1, 2))
+    dominio = np.where(alt < 500, 1 + third, 4 + third)
+    dominio = np.where(np.isin(d["dpto"], (17,)) | ((alt < 1000) & np.isin(d["dpto"], (10, 12))), 7, dominio)
+    dominio = np.where(d["ubigeo"].str[:4].isin(["1501", "0701"]), 8, dominio)
+    d["dominio"] = dominio
+    d["region"] = np.select([dominio <= 3, dominio == 7], ["costa", "selva"], "sierra")
+    d = d.rename(columns={"población": "poblacion"})
+    # centres: 4 per district
+    k = 4
+    cen = d.loc[d.index.repeat(k), ["ubigeo", "latitud", "longitud", "altitud"]].reset_index(drop=True)
+    cen["codccpp"] = cen["ubigeo"] + (cen.groupby("ubigeo").cumcount() + 1).astype(str).str.zfill(4)
+    cen["nomccpp"] = "CCPP " + cen["codccpp"]
+    cen["hogares_2007"] = np.rint(np.exp(rng.normal(4.0, 1.5, len(cen)))).astype(int)
+    cen["poblacion_2007"] = cen["hogares_2007"] * 4
+    # conglomerates
+    nc = max(int(1100 * scale), 40)
+    pick = rng.integers(0, len(cen), nc)
+    cg = cen.iloc[pick][["codccpp", "ubigeo", "latitud", "longitud", "altitud"]].reset_index(drop=True)
+    cg["conglome"] = np.arange(1, nc + 1) * 7 + 1000
+    cg["dominio"] = d.set_index("ubigeo").loc[cg["ubigeo"], "dominio"].to_numpy()
+    hog = cen["hogares_2007"].to_numpy()[pick]
+    cg["estrato"] = np.select([cg["dominio"] == 8, hog > 4000, hog > 400], [1, 4, 5], 6)
+    cg["first_year"] = np.where(rng.random(nc) < 0.85, 2007, 2011)
+    near = rng.random(nc) < 0.3
+    cg["dist_km"] = np.where(near, rng.uniform(0, 20, nc), rng.uniform(20, 120, nc))
+    cg["nearest_id"] = rng.integers(1, 1001, nc)
+    for y in range(2007, 2013):
+        cg[f"n_hh_{y}"] = np.where(cg["first_year"] <= y, rng.poisson(8.5, nc), 0)
+    ub = cg.loc[near, "ubigeo"].unique()
+    fr = pd.DataFrame({"ubigeo": ub[:40]})
+    fr["grupo"] = np.where(np.arange(len(fr)) % 2 == 0, "corredor", "adyacente")
+    empty = pd.DataFrame()
+    return StandInGeography(districts=d, centres=cen, register=empty, register_truth=empty,
+                            localities_geo=empty, frame=fr, conglomerates=cg)
+
+
+@pytest.fixture(scope="module")
+def small():
+    geo = standin_geography(0.3, np.random.default_rng(1))
+    return geo, build_households(geo, 0.3, np.random.default_rng(7))
+
+
+def test_determinism():
+    geo = standin_geography(0.05, np.random.default_rng(3))
+    a = build_households(geo, 0.05, np.random.default_rng(11))
+    b = build_households(geo, 0.05, np.random.default_rng(11))
+    for key in a.modules:
+        pd.testing.assert_frame_equal(a.modules[key], b.modules[key])
+    pd.testing.assert_frame_equal(a.truth, b.truth)
+    pd.testing.assert_frame_equal(a.programme_survey, b.programme_survey)
+    assert a.params == b.params
+
+
+def test_modules_present_and_ids(small):
+    _, h = small
+    for y in range(2007, 2013):
+        for mod in ("sumaria", "100", "200", "300", "500", "2000", "01b-2"):
+            df = h.modules[(y, mod)]
+            assert len(df) > 0, (y, mod)
+            assert (df["year"] == y).all()
+            for col in ("conglome", "vivienda", "hogar"):
+                assert pd.api.types.is_integer_dtype(df[col]), (y, mod, col)
+            assert df["ubigeo"].str.len().eq(6).all()
+        s = h.modules[(y, "sumaria")]
+        assert not s.duplicated(["conglome", "vivienda", "hogar"]).any()
+        assert s["mes"].between(1, 12).all()
+
+
+def test_year_quirks(small):
+    _, h = small
+    M = h.modules
+    for y in range(2007, 2013):
+        m100, s, per = M[(y, "100")], M[(y, "sumaria")], M[(y, "01b-2")]
+        assert ("p111" in m100) == (y <= 2011) and ("p111a" in m100) == (y == 2012)
+        assert ("ld" in s) == (y == 2012)
+        assert ("altitud" in m100) == (y >= 2010)
+        assert ("codccpp" in m100) == (y <= 2011)
+        assert ("p39a" in per) == (y <= 2011) and ("p39b1" in per) == (y == 2012)
+        assert ("factor" in per) == (y in (2007, 2008, 2011, 2012))
+        assert ("factor07" in per) == (y <= 2011)
+    # p111a uses the 2012 codes (7 values incl. 8 'no tiene'); p111 never exceeds 6
+    assert M[(2011, "100")]["p111"].max() <= 6 and M[(2012, "100")]["p111a"].max() == 8
+    # p37 reversed in 2012: 'bad' answers are 1-2 there, 3-4 before
+    t = h.truth.set_index(["year", "conglome", "vivienda", "hogar"])
+    for y in (2011, 2012):
+        p = M[(y, "01b-2")].copy()
+        key = pd.MultiIndex.from_arrays([p["year"], p["conglome"].astype(str).str.zfill(6),
+                                         p["vivienda"].astype(str).str.zfill(3), p["hogar"].astype(str).str.zfill(2)])
+        living = t.loc[key, "subj_poor_living"].to_numpy() == 1
+        bad = p["p37"].isin([1, 2] if y == 2012 else [3, 4]).to_numpy()
+        assert (living == bad).all()
+
+
+def test_nonresponse(small):
+    _, h = small
+    for y in range(2007, 2013):
+        d = h.modules[(y, "100")]
+        nr = ~d["result"].isin([1, 2])
+        assert 0.02 < nr.mean() < 0.06
+        assert d.loc[nr, ["p102", "p103", "p1121", "factor07"]].isna().all().all()
+        s = h.modules[(y, "sumaria")]
+        keys = ["conglome", "vivienda", "hogar"]
+        assert len(s) == int((~nr).sum())
+        assert s.merge(d.loc[nr, keys], on=keys).empty
+
+
+def test_members_equal_mieperho(small):
+    _, h = small
+    keys = ["conglome", "vivienda", "hogar"]
+    for y in range(2007, 2013):
+        m200 = h.modules[(y, "200")]
+        cnt = m200[m200["p204"] == 1].groupby(keys).size().rename("n").reset_index()
+        s = h.modules[(y, "sumaria")].merge(cnt, on=keys, how="left")
+        assert (s["n"] == s["mieperho"]).all()
+        tot = m200.groupby(keys).size().rename("t").reset_index()
+        s = s.merge(tot, on=keys)
+        assert (s["t"] == s["totmieho"]).all()
+        # every member 14+ has a module-500 row, every member 3+ a module-300 row
+        mem = m200[m200["p204"] == 1]
+        assert len(h.modules[(y, "500")]) == int((mem["p208a"] >= 14).sum())
+        assert len(h.modules[(y, "300")]) == int((mem["p208a"] >= 3).sum())
+
+
+def test_truth_recomputation(small):
+    _, h = small
+    d = h.deflators.set_index(["year", "dpto"])["i00"]
+    ld = h.spatial_deflator.set_index("dominioa")["ld"]
+    assert len(h.deflators) == 216 and set(h.deflators["dpto"]) == set(range(1, 26)) - {7}
+    assert h.deflators.query("year == 2012 and dpto == 15")["i00"].item() == 1.0
+    assert ld[17] == 1.0
+    t = h.truth[h.truth["interview"] == 1].set_index(["year", "conglome", "vivienda", "hogar"])
+    for y in range(2007, 2013):
+        s = h.modules[(y, "sumaria")]
+        s100 = h.modules[(y, "100")].set_index(["conglome", "vivienda", "hogar"])
+        est = s100.loc[pd.MultiIndex.from_frame(s[["conglome", "vivienda", "hogar"]]), "estrato"].to_numpy()
+        dA = dominio_a(s["ubigeo"], s["dominio"].to_numpy(), est)
+        i00 = d.loc[list(zip(s["year"], deflator_dpto(s["ubigeo"])))].to_numpy()
+        pc = s["gashog2d"] / (12 * s["mieperho"] * i00 * ld.loc[dA].to_numpy())
+        key = pd.MultiIndex.from_arrays([s["year"], s["conglome"].astype(str).str.zfill(6),
+                                         s["vivienda"].astype(str).str.zfill(3), s["hogar"].astype(str).str.zfill(2)])
+        tt = t.loc[key]
+        np.testing.assert_allclose(pc.to_numpy(), tt["pc_exp_real"].to_numpy(), rtol=1e-12)
+        poor = (s["gashog2d"] / (12 * s["mieperho"]) < s["linea"]).to_numpy()
+        assert (poor == (tt["poor"].to_numpy() == 1)).all()
+        assert (poor == s["pobreza"].isin([1, 2]).to_numpy()).all()
+        assert ((s["pobreza"] == 1) == (s["gashog2d"] / (12 * s["mieperho"]) < s["linpe"])).all()
+        z = s["linea"].to_numpy() / (i00 * ld.loc[dA].to_numpy())
+        gap = np.where(poor, (z - pc.to_numpy()) / z, 0.0)
+        np.testing.assert_allclose(gap, tt["poverty_gap"].to_numpy(), atol=1e-12)
+        if y == 2012:
+            np.testing.assert_allclose(s["ld"].to_numpy(), ld.loc[dA].to_numpy())
+
+
+def test_planted_effect(small):
+    _, h = small
+    t = h.truth[h.truth["interview"] == 1]
+    prod = t["hh_type"] == "producer"
+    tp = t[prod & t["treated_true"] & (t["year"] >= 2010)]
+    assert abs(tp["effect"].mean() - 0.043) < 1e-12
+    assert (t.loc[t["year"] < 2010, "effect"] == 0).all()
+    assert (t.loc[t["dist_km"] > 10, "effect"] == 0).all()
+    # semester dynamics peak in 2011-I; higher for more educated heads and concentrated localities
+    sem = tp.groupby("semester")["effect"].mean()
+    assert sem.idxmax() == "2011-I"
+    by_ed = tp.groupby(tp["head_educ"] >= 4)["effect"].mean()
+    assert by_ed[True] > by_ed[False]
+    by_size = tp.groupby("locality_size")["effect"].mean()
+    assert by_size["concentrated"] > by_size.drop("concentrated").max()
+    # ln expenditure = counterfactual + effect exactly up to the cent rounding
+    np.testing.assert_allclose(t["ln_pc_exp"], t["ln_pc_exp_cf"] + t["effect"], atol=1e-3)
+
+
+def test_table4_means():
+    """Producer households within 20 km, scale 1 stand-in (about 3,000 a year)."""
+    geo = standin_geography(1.0, np.random.default_rng(5))
+    t0 = time.perf_counter()
+    h = build_households(geo, 1.0, np.random.default_rng(9))
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 30, f"scale-1 household generation took {elapsed:.1f}s"
+    t = h.truth[(h.truth["interview"] == 1) & (h.truth["hh_type"] == "producer") & (h.truth["dist_km"] <= 20)]
+    # outcome targets (calibrated): mean ln expenditure exactly up to rounding, poverty pooled
+    for y, target in DEFAULT.ln_exp_mean.items():
+        assert abs(t.loc[t["year"] == y, "ln_pc_exp"].mean() - target) < 0.005, y
+    assert abs(t["poor"].mean() - 0.530) < 0.01
+    for y, target in DEFAULT.poverty_target.items():
+        assert abs(t.loc[t["year"] == y, "poor"].mean() - target) < 0.06, y
+    for y, target in DEFAULT.subj_living.items():
+        assert abs(t.loc[t["year"] == y, "subj_poor_living"].mean() - target) < 0.01, y
+    assert t.loc[t["year"] == 2012, "subj_poor_self"].isna().all()
+    # covariates from the modules (tolerance 0.03 on shares, 0.15 on counts, 1 year on age)
+    keys = ["year", "conglome", "vivienda", "hogar"]
+    t = t.assign(**{k: t[k].astype(int) for k in ("conglome", "vivienda", "hogar")})
+    s = pd.concat([h.modules[(y, "sumaria")] for y in range(2007, 2013)]).merge(t[keys], on=keys)
+    m100 = pd.concat([h.modules[(y, "100")] for y in range(2007, 2013)]).merge(t[keys], on=keys)
+    m200 = pd.concat([h.modules[(y, "200")] for y in range(2007, 2013)]).merge(t[keys], on=keys)
+    head = m200[m200["p203"] == 1]
+    assert abs(s["mieperho"].mean() - 4.29) < 0.15
+    assert abs((head["p207"] == 2).mean() - 0.199) < 0.03
+    assert abs(head["p208a"].mean() - 52.5) < 1.0
+    assert abs(head["p209"].isin([1, 2]).mean() - 0.255) < 0.03
+    mig = head["p208a2"].astype(int).astype(str).str.zfill(6) != head["ubigeo"]
+    assert abs(mig.mean() - 0.283) < 0.03
+    assert abs((m100["p103"] == 6).mean() - 0.706) < 0.03
+    assert abs(m100["p113a"].isin([5, 6, 7]).mean() - 0.908) < 0.03
+    noel = m100.groupby("year")["p1121"].apply(lambda x: (x == 0).mean())
+    assert abs(noel[2007] - 0.404) < 0.04 and abs(noel[2012] - 0.233) < 0.04
+    mem = m200[m200["p204"] == 1]
+    assert abs((mem["p208a"] <= 5).groupby([mem[k] for k in keys]).sum().mean() - 0.444) < 0.06
+    ppr = s.merge(m100[keys + ["p104"]], on=keys)
+    assert abs((ppr["mieperho"] / ppr["p104"]).mean() - 1.63) < 0.15
+    m2000 = pd.concat([h.modules[(y, "2000")] for y in range(2007, 2013)]).merge(t[keys], on=keys)
+    assert abs((m2000["p20001a"] > 0).sum() / len(t) - 0.917) < 0.03
+    assert abs((m2000["p20001b"] > 0).sum() / len(t) - 0.908) < 0.03
+
+
+def test_sample_rules_and_laborers(small):
+    """Producer households satisfy contract §1.2; laborer households are non-producers with a
+    farm-laborer member; dependent households are dependent-only."""
+    _, h = small
+    keys = ["year", "conglome", "vivienda", "hogar"]
+    t = h.truth[h.truth["interview"] == 1].copy()
+    for k in ("conglome", "vivienda", "hogar"):
+        t[k] = t[k].astype(int)
+    e = pd.concat([h.modules[(y, "500")] for y in range(2007, 2013)])
+    f = pd.concat([h.modules[(y, "2000")] for y in range(2007, 2013)])
+    goods = e["p506"].between(111, 500) | e["p506"].isin([1520, 1711, 1721, 1730, 1810])
+    e["indep_goods"] = e["p507"].isin([1, 2]) & goods
+    e["laborer"] = (e["p507"] == 4) & e["p506"].between(111, 500)
+    e["nondep"] = (e["ocu500"] == 1) & ~e["p507"].isin([3, 4, 6, 7])
+    g = e.groupby(keys)[["indep_goods", "laborer", "nondep"]].any().reset_index()
+    f["agri"] = (f[["p20001a", "p20001b", "p20001c"]] > 0).any(axis=1)
+    fa = f.groupby(keys)["agri"].any().reset_index()
+    x = t.merge(g, on=keys, how="left").merge(fa, on=keys, how="left")
+    x[["indep_goods", "laborer", "nondep", "agri"]] = x[["indep_goods", "laborer", "nondep", "agri"]].fillna(False).astype(bool)
+    x["producer_rule"] = (x["agri"] | x["indep_goods"]) & x["nondep"]
+    assert (x["producer_rule"] == (x["hh_type"] == "producer")).all()
+    lab = x[x["hh_type"] == "laborer"]
+    assert lab["laborer"].all()
+    assert not x.loc[x["hh_type"] == "dependent", "nondep"].any()
+    # laborer-only households within 20 km: about 1,363 * scale over six years
+    n_lab = int(((x["hh_type"] == "laborer") & (x["dist_km"] <= 20)).sum())
+    n_prod = int(((x["hh_type"] == "producer") & (x["dist_km"] <= 20)).sum())
+    assert abs(n_lab / n_prod - 1363 / 18098) < 0.02
+
+
+def test_programme_survey(small):
+    _, h = small
+    sv, st = h.programme_survey, h.survey_truth
+    assert sv["id_hogar"].is_unique
+    use = sv["valida"] == 1
+    assert abs(int(use.sum()) - round(6375 * 0.3)) <= 2
+    assert sv.loc[~use, "gashog2d"].isna().all() and sv.loc[use, "gashog2d"].notna().all()
+    T = st["usable"] & (st["grupo"] == "corredor")
+    assert abs(st.loc[T, "effect"].mean() - 0.102) < 1e-12
+    assert (st.loc[st["grupo"] == "adyacente", "effect"] == 0).all()
+    mp = h.params["matching"]
+    assert -0.16 < mp["att_dd_poverty"] < -0.06
+    assert -0.2 < mp["att_dd_living"] < -0.06 and -0.12 < mp["att_dd_self"] < -0.02
+    assert set(sv["p37"]) <= {1, 2, 3, 4} and set(sv["p39a"]) <= {1, 2, 3, 4}
+
+
+def test_params_json(small):
+    import json
+    _, h = small
+    s = json.dumps(h.params)
+    assert "semester_profile" in s and "g_t" in s
+
+
+def test_real_geography():
+    """On the real geography when it exists (H1's module); the stand-in covers the logic."""
+    geography = pytest.importorskip("pra.embedded.geography", reason="geography generator not yet present")
+    geo = geography.build_geography(0.1, np.random.default_rng(2))
+    h = build_households(geo, 0.1, np.random.default_rng(3))
+    t = h.truth[(h.truth["interview"] == 1) & (h.truth["hh_type"] == "producer")]
+    tp = t[t["treated_true"] & (t["year"] >= 2010)]
+    assert abs(tp["effect"].mean() - 0.043) < 1e-12
