@@ -19,6 +19,7 @@ include: "rules/synthesize.smk"
 include: "rules/ingest.smk"
 include: "rules/geo.smk"
 include: "rules/did.smk"
+include: "rules/matching.smk"
 
 
 rule all:
