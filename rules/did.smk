@@ -1,3 +1,53 @@
-# Difference-in-differences grid: filled in once the spec builder lands.
+# Difference-in-differences grid (Design 1): specifications as data, one job per batch of
+# specifications sharing an estimation sample, one tidy estimates store, Figures 6-8.
+from pra.did.specs import build_specs, chunks_by_id
+
+DID_CHUNKS = chunks_by_id(build_specs(config), config["did"]["batch_size"])
+FIGURES = ["figure6", "figure7", "figure8"]
+
+
 def did_outputs():
-    return []
+    figs = expand("results/figures/{fig}.{ext}", fig=FIGURES, ext=["png", "pdf"])
+    return ["results/estimates/estimates.parquet"] + figs
+
+
+rule did_batch:
+    input:
+        # The whole sample space: the grid itself applies radius, ring and household sample.
+        sample="results/geo/sample_space.parquet",
+    output:
+        "results/estimates/batches/{chunk}.parquet",
+    params:
+        specs=lambda w: DID_CHUNKS[w.chunk],
+        cluster=config["did"]["cluster"],
+    log:
+        "logs/did_batch/{chunk}.log",
+    script:
+        "../scripts/did_batch.py"
+
+
+rule did_store:
+    input:
+        batches=expand("results/estimates/batches/{chunk}.parquet", chunk=list(DID_CHUNKS)),
+    output:
+        "results/estimates/estimates.parquet",
+    log:
+        "logs/did_store.log",
+    script:
+        "../scripts/did_batch.py"
+
+
+rule did_figures:
+    input:
+        estimates="results/estimates/estimates.parquet",
+    output:
+        fig6_png="results/figures/figure6.png",
+        fig6_pdf="results/figures/figure6.pdf",
+        fig7_png="results/figures/figure7.png",
+        fig7_pdf="results/figures/figure7.pdf",
+        fig8_png="results/figures/figure8.png",
+        fig8_pdf="results/figures/figure8.pdf",
+    log:
+        "logs/did_figures.log",
+    script:
+        "../scripts/did_figures.py"

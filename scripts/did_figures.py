@@ -1,0 +1,23 @@
+"""Snakemake script: Figures 6, 7, 8 (PNG + PDF) from the estimates store.
+
+input.estimates: the store parquet (or a list of batch parquets); output: fig6_png, fig6_pdf,
+fig7_png, fig7_pdf, fig8_png, fig8_pdf (named outputs).
+"""
+import pandas as pd
+
+from pra.did.batch import order_store
+from pra.did.figures import figure6, figure7, figure8
+
+
+def main(smk) -> None:
+    paths = smk.input.estimates
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    store = order_store(pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True))
+    out = smk.output
+    figure6(store, [out.fig6_png, out.fig6_pdf])
+    figure7(store, [out.fig7_png, out.fig7_pdf])
+    figure8(store, [out.fig8_png, out.fig8_pdf])
+
+
+if "snakemake" in globals():
+    main(snakemake)  # noqa: F821  (injected by Snakemake)

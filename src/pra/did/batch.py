@@ -1,0 +1,226 @@
+"""Run a batch of specifications on the spatial sample and return the tidy estimates store rows.
+
+Store columns (docs/contract.md §5): spec_id, family, outcome, model, term, coef, se, pvalue,
+ci_low, ci_high, nobs, nclusters, r2, r2_within and the spec's fields; plus ``role``
+("treatment" for the coefficients of the spec's terms, "control" for the rest: Annex A needs
+them) and ``dropped`` (JSON ``{reason: rows}``: rows removed when preparing the sample and when
+estimating).
+
+Speed: specs sharing a prepared sample (:data:`pra.did.specs.PREP_FIELDS`) are prepared once;
+specs that also share their terms are estimated in one pyfixest multiple estimation
+(``y1 + y2 + y3 ~ terms + controls + csw0(head, household) | locality + year``).
+
+Figure 7 ("means" family): the conditional mean of ln expenditure by year and group is the
+coefficient of each year × group cell in ``y ~ -1 + i(cell) + X̃`` without fixed effects, where
+X̃ are the model-3 controls and the locality characteristics (rural, altitude, coast, selva),
+each centred at its mean over the estimation sample. Each cell coefficient is therefore the mean
+of y in that cell predicted at the pooled sample's average characteristics, with a CRV1
+(locality) confidence interval.
+"""
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .estimator import DidResult, _drop_missing, estimate, estimate_many
+from .specs import (FAMILIES, HEAD, HOUSEHOLD, LOCALITY_CHARS, SPEC_FIELDS, SUBGROUP_MAIN_EFFECT,
+                    model_blocks, prep_key, prepare_sample, spec_records)
+
+STORE_COLUMNS = (["spec_id", "family", "outcome", "model", "term", "role", "coef", "se", "pvalue",
+                  "ci_low", "ci_high", "nobs", "nclusters", "r2", "r2_within"]
+                 + [f for f in SPEC_FIELDS if f not in ("family", "outcome", "model")] + ["dropped"])
+
+FIXED_EFFECTS = ["locality", "year"]
+
+
+def _split_terms(terms: str) -> list[str]:
+    """Split a terms string on top-level '+' (not inside parentheses)."""
+    out, depth, cur = [], 0, ""
+    for ch in terms:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "+" and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def _is_treatment(term: str, terms: list[str]) -> bool:
+    for t in terms:
+        t = t.strip()
+        if t.startswith("i("):
+            var = t[2:].split(",")[0].split(")")[0].strip()
+            if term.startswith(f"{var}::"):
+                return True
+        elif term == t:
+            return True
+    return False
+
+
+def _rows(spec: dict, res: DidResult, prep_dropped: dict[str, int], terms: list[str]) -> list[dict]:
+    dropped = {f"prepare:{k}": v for k, v in prep_dropped.items()}
+    dropped.update(res.dropped)
+    djson = json.dumps(dict(sorted(dropped.items())), separators=(",", ":"))
+    rows = []
+    for t in res.table.itertuples(index=False):
+        r = {k: spec.get(k) for k in SPEC_FIELDS}
+        r.update(spec_id=spec["spec_id"], term=t.term,
+                 role="treatment" if _is_treatment(t.term, terms) else "control",
+                 coef=t.coef, se=t.se, pvalue=t.pvalue, ci_low=t.ci_low, ci_high=t.ci_high,
+                 nobs=res.nobs, nclusters=res.nclusters, r2=res.r2, r2_within=res.r2_within,
+                 dropped=djson)
+        rows.append(r)
+    return rows
+
+
+def _means(frame: pd.DataFrame, spec: dict, cluster: str) -> DidResult:
+    y = spec["outcome"]
+    controls = LOCALITY_CHARS + HEAD + HOUSEHOLD
+    cols = [y, "cell"] + controls + [cluster]
+    kept, dropped = _drop_missing(frame, cols)
+    kept = kept[cols].copy()
+    for c in controls:  # centre so each cell coefficient is the mean at average characteristics
+        kept[c] = kept[c].astype(float) - kept[c].astype(float).mean()
+    res = estimate(kept, y, ["-1", "i(cell)"], fixed_effects=[], controls=controls, cluster=cluster)
+    res.dropped = {**dropped, **res.dropped}
+    return res
+
+
+def run_batch(data: pd.DataFrame, specs: Sequence[dict] | pd.DataFrame, *,
+              cluster: str = "locality") -> pd.DataFrame:
+    """Estimate every spec on ``data`` (the spatial sample table); tidy store rows.
+
+    Row order: specs in the given order, terms in pyfixest's order within a spec.
+    """
+    recs = spec_records(specs) if isinstance(specs, pd.DataFrame) else [dict(s) for s in specs]
+    ids = [s["spec_id"] for s in recs]
+    if len(set(ids)) != len(ids):
+        raise ValueError("run_batch: duplicate spec_id in the batch")
+    results: dict[str, list[dict]] = {}
+    # prepare each distinct sample once (first-appearance order: deterministic)
+    groups: dict[str, list[dict]] = {}
+    for s in recs:
+        groups.setdefault(prep_key(s), []).append(s)
+    for key, members in groups.items():
+        frame, prep_dropped = prepare_sample(data, members[0])
+        ref_year = int(frame["year"].min())
+        blocks = model_blocks(ref_year)
+        # specs that share terms (and hence RHS apart from the nested blocks) go together
+        by_rhs: dict[tuple, list[dict]] = {}
+        for s in members:
+            if s["family"] == "means":
+                res = _means(frame, s, cluster)
+                results[s["spec_id"]] = _rows(s, res, prep_dropped, ["i(cell)"])
+                continue
+            extra = SUBGROUP_MAIN_EFFECT.get(s.get("subgroup") or "")
+            by_rhs.setdefault((s["terms"], extra or ""), []).append(s)
+        for (terms_str, extra), ss in by_rhs.items():
+            terms = _split_terms(terms_str)
+            models = sorted({int(s["model"]) for s in ss})
+            m0, m1 = models[0], models[-1]
+            controls = [t for m in range(1, m0 + 1) for t in blocks[m]] + ([extra] if extra else [])
+            nested = [blocks[m] for m in range(m0 + 1, m1 + 1)]
+            outcomes = list(dict.fromkeys(s["outcome"] for s in ss))
+            fits = estimate_many(frame, outcomes, terms, FIXED_EFFECTS, controls=controls,
+                                 nested=nested, cluster=cluster)
+            for s in ss:
+                res = fits[(s["outcome"], int(s["model"]) - m0)]
+                results[s["spec_id"]] = _rows(s, res, prep_dropped, terms)
+    rows = [r for s in recs for r in results[s["spec_id"]]]
+    out = pd.DataFrame(rows, columns=STORE_COLUMNS)
+    for c in ("nobs",):
+        out[c] = out[c].astype("int64")
+    out["nclusters"] = out["nclusters"].astype("Int64")
+    out["model"] = out["model"].astype("int64")
+    for c in ("radius_km", "band_km", "sample_space_km"):
+        out[c] = out[c].astype("float64")
+    for c in ("placebo_start", "post_start"):
+        out[c] = out[c].astype("Int64")
+    # text columns: object dtype with None for missing, whatever the batch contains (pandas 3
+    # would otherwise infer "str" with NaN for some batches and object/None for others)
+    for c in ("ring", "subgroup", "sample", "terms", "family", "outcome", "term", "role", "spec_id", "dropped"):
+        out[c] = pd.Series([None if pd.isna(v) else str(v) for v in out[c]], index=out.index, dtype=object)
+    return out
+
+
+def order_store(store: pd.DataFrame) -> pd.DataFrame:
+    """Deterministic order for a concatenation of batches: family order, spec_id, term position."""
+    fam = {f: i for i, f in enumerate(FAMILIES)}
+    s = store.copy()
+    s["_f"] = s["family"].map(fam).fillna(99)
+    s["_i"] = s.groupby("spec_id", sort=False).cumcount()
+    return s.sort_values(["_f", "spec_id", "_i"], kind="mergesort").drop(columns=["_f", "_i"]).reset_index(drop=True)
+
+
+def synthetic_sample(n_localities: int = 120, hh_per_year: int = 6, effect: float = 0.10,
+                     radius_km: float = 10.0, years: Sequence[int] = (2007, 2008, 2009, 2010, 2011, 2012),
+                     post_start: int = 2010, seed: int = 0,
+                     semester_effects: dict[str, float] | None = None) -> pd.DataFrame:
+    """A small spatial sample table with a planted DD effect (for tests and benchmarks).
+
+    Localities sit at dist_km ~ U(0, 20); ln_pc_exp = locality effect + year effect + controls
+    + ``effect`` × (dist ≤ radius_km) × (year ≥ post_start) + noise; poor = ln_pc_exp < ln(300);
+    poverty_gap accordingly; subj_poor_living independent of treatment. About 10% of households
+    are laborer-only (producer 0, has_laborer 1) and 20% of producers also have a laborer.
+    ``semester_effects`` adds a further effect on treated households in the named semesters
+    (e.g. ``{"2011-I": 0.3}``) to check that the event study peaks where planted.
+    """
+    rng = np.random.default_rng(seed)
+    L = n_localities
+    loc = pd.DataFrame({
+        "locality": [f"{i:010d}" for i in range(1, L + 1)],
+        "dist_km": rng.uniform(0, 20, L).round(3),
+        "altitude": rng.uniform(500, 4500, L).round(0),
+        "rural": (rng.random(L) < 0.7).astype(float),
+        "population_2007": rng.choice([150, 800, 5000], L, p=[0.35, 0.45, 0.2]).astype(float),
+        "a_l": rng.normal(0, 0.3, L),
+    })
+    region = rng.choice(3, L, p=[0.1, 0.8, 0.1])
+    loc["coast"], loc["selva"] = (region == 0).astype(float), (region == 2).astype(float)
+    n = L * len(years) * hh_per_year
+    lidx = np.repeat(np.arange(L), len(years) * hh_per_year)
+    yr = np.tile(np.repeat(np.asarray(years), hh_per_year), L)
+    df = loc.iloc[lidx].reset_index(drop=True)
+    df["year"] = yr.astype("int16")
+    df["mes"] = rng.integers(1, 13, n)
+    df["semester"] = df["year"].astype(str) + np.where(df["mes"] <= 6, "-I", "-II")
+    df["hh_id"] = [f"{y}-{l}-{i:03d}" for i, (y, l) in enumerate(zip(df["year"], df["locality"]))]
+    df["head_female"] = (rng.random(n) < 0.2).astype(float)
+    df["head_age"] = rng.integers(20, 85, n).astype(float)
+    df["head_educ"] = rng.integers(1, 8, n).astype(float)
+    df["head_married"] = (rng.random(n) < 0.3).astype(float)
+    df["head_migrant"] = (rng.random(n) < 0.3).astype(float)
+    df["head_native_lang"] = (rng.random(n) < 0.6).astype(float)
+    for c, p in [("electricity", 0.7), ("water_public", 0.6), ("cook_firewood", 0.9),
+                 ("wall_brick", 0.1), ("floor_finished", 0.3), ("roof_concrete_tile", 0.4)]:
+        df[c] = (rng.random(n) < p).astype(float)
+    df["sanitation"] = rng.choice(["public_in", "septic", "latrine_pit", "none_other"], n)
+    lab = rng.random(n)
+    df["producer"] = (lab >= 0.10).astype(float)
+    df["has_laborer"] = ((lab < 0.10) | (rng.random(n) < 0.2)).astype(float)
+    treated = (df["dist_km"] <= radius_km).astype(float)
+    post = (df["year"] >= post_start).astype(float)
+    g_t = (df["year"].astype(int) - years[0]) * 0.03
+    df["ln_pc_exp"] = (5.6 + df["a_l"] + g_t + effect * treated * post + 0.004 * (df["head_age"] - 50)
+                       + 0.08 * (df["head_educ"] - 1) - 0.15 * df["cook_firewood"]
+                       + 0.1 * df["electricity"] + rng.normal(0, 0.4, n))
+    for sem, eff in sorted((semester_effects or {}).items()):
+        df["ln_pc_exp"] += eff * treated * (df["semester"] == sem)
+    df["pc_exp_real"] = np.exp(df["ln_pc_exp"])
+    z = 300.0
+    df["poor"] = (df["pc_exp_real"] < z).astype(float)
+    df["poverty_gap"] = np.where(df["poor"] == 1, (z - df["pc_exp_real"]) / z, 0.0)
+    df["subj_poor_living"] = (rng.random(n) < 0.4).astype(float)
+    df["treated"] = treated
+    df["post"] = post
+    # a few missing values, to exercise the counting of dropped rows
+    miss = rng.random(n) < 0.01
+    df.loc[miss, "electricity"] = np.nan
+    return df.drop(columns=["a_l"])

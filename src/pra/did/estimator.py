@@ -1,0 +1,330 @@
+"""The difference-in-differences estimator: a thin, explicit layer over ``pyfixest.feols``.
+
+Conventions (see ``../shared/reference/estimators.md`` §1–§4):
+
+* Fixed effects are joined with spaces (``"| locality + year"``). pyfixest 0.60 splits the FE
+  part on ``"+"`` without stripping and, when written without spaces, pairs names with columns
+  in a hash-dependent order: the CRV1 degrees of freedom (``_df_k``) and hence the SE then change
+  with ``PYTHONHASHSEED``. With spaces the nesting is detected from the data and is stable.
+* The variance is always passed explicitly: ``vcov={"CRV1": cluster}``, or ``"hetero"`` (HC1)
+  when ``cluster`` is None (pyfixest's default would be iid).
+* Small-sample correction = Stata ``reghdfe ..., absorb(fe) vce(cluster c)``: pyfixest's default
+  ``ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min")``, i.e.
+  ``V_CRV1 = V × (N−1)/(N−K) × G/(G−1)`` where K counts the regressors plus the FE levels that
+  are *not* nested in the cluster (locality FE nested in locality clusters are not counted; the
+  year FE are). p-values and CIs use t(G−1). statsmodels OLS with dummies and
+  ``cov_type="cluster"`` counts every dummy in K (Stata ``areg``); its SE equals ours times
+  ``sqrt((N−K_nested)/(N−K_full))``, i.e. pyfixest's ``ssc(k_fixef="full")`` (tested).
+* pyfixest 0.60 builds the FE columns from ``set(fixed_effects.split("+"))`` (in
+  ``pyfixest.estimation.formula.utils._encode_fixed_effects``), so the order in which the
+  alternating projections sweep the FE depends on ``PYTHONHASHSEED``: estimates then differ in the
+  last digits (SE 0.06187425341214476 vs 0.06187425357531258 on pyfixest's ``get_data``). We
+  replace that one function by an order-preserving copy (:func:`_encode_fixed_effects_ordered`),
+  only when the installed source still contains the ``set(...)`` call; a test runs two hash seeds.
+* Rows with a missing value in any used column (outcome, regressors, FE, cluster, weights) are
+  dropped *before* pyfixest sees them and counted by reason (the first missing column in the
+  order outcome, terms/controls, FE, cluster, weights); pyfixest's singleton-FE drops are counted
+  as ``"singleton_fe"``.
+"""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+import pyfixest as pf
+
+__all__ = ["DidResult", "estimate", "estimate_many", "stars", "formula", "term_columns"]
+
+def _encode_fixed_effects_ordered(fixed_effects: str, data: pd.DataFrame) -> str:
+    """pyfixest 0.60's ``_encode_fixed_effects`` with the FE in formula order instead of set order."""
+    fes = list(dict.fromkeys(re.split(r"\s*\+\s*", fixed_effects)))
+    for fixed_effect in fes:
+        if "^" not in fixed_effect:
+            continue
+        vars_ = fixed_effect.split("^")
+        data[fixed_effect.replace("^", "_")] = (
+            data[vars_[0]].astype(pd.StringDtype())
+            .str.cat(data[vars_[1:]].astype(pd.StringDtype()), sep="^", na_rep=None)
+        )
+    encoded = (f"__fixed_effect__({fe.replace('^', '_')})" for fe in fes)
+    return f"{' + '.join(encoded)} - 1"
+
+
+def _patch_fixef_order() -> bool:
+    """Install the order-preserving encoder if pyfixest still uses a set; True if patched."""
+    import inspect
+
+    try:
+        from pyfixest.estimation.formula import model_matrix as _mm
+        from pyfixest.estimation.formula import utils as _ut
+    except ImportError:  # another pyfixest layout: nothing to patch (the hash-seed test checks)
+        return False
+    orig = getattr(_ut, "_encode_fixed_effects", None)
+    if orig is None or orig is _encode_fixed_effects_ordered:
+        return orig is _encode_fixed_effects_ordered
+    try:
+        src = inspect.getsource(orig)
+    except (OSError, TypeError):
+        return False
+    if "set(re.split" not in src:
+        return False
+    _ut._encode_fixed_effects = _encode_fixed_effects_ordered
+    if getattr(_mm, "_encode_fixed_effects", None) is orig:
+        _mm._encode_fixed_effects = _encode_fixed_effects_ordered
+    return True
+
+
+FIXEF_ORDER_PATCHED = _patch_fixef_order()
+
+# pandas 3 floods the output with DeprecationWarnings from inside pyfixest 0.60 (estimators.md §1.1)
+_QUIET = [("ignore", DeprecationWarning), ("ignore", FutureWarning)]
+
+
+def stars(p: float | None) -> str:
+    """Significance stars as in the report: * 10%, ** 5%, *** 1% ('' if p is NaN/None)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
+
+
+@dataclass
+class DidResult:
+    """One estimated model: the coefficient of interest plus every coefficient in ``table``.
+
+    ``coef`` … ``ci_high`` refer to ``term`` (the first treatment term). ``table`` has one row per
+    coefficient: term, coef, se, tstat, pvalue, ci_low, ci_high. ``dropped`` counts the rows
+    removed before estimation by reason (``"missing:<column>"``, ``"singleton_fe"``).
+    """
+
+    term: str
+    coef: float
+    se: float
+    pvalue: float
+    ci_low: float
+    ci_high: float
+    nobs: int
+    nclusters: int | None
+    r2: float
+    r2_within: float
+    table: pd.DataFrame
+    dropped: dict[str, int] = field(default_factory=dict)
+    formula: str = ""
+    vcov: str = ""
+    collinear: list[str] = field(default_factory=list)
+
+    def terms(self, pattern: str | None = None) -> pd.DataFrame:
+        """Rows of ``table`` whose term matches the regex ``pattern`` (all rows if None)."""
+        if pattern is None:
+            return self.table
+        return self.table[self.table["term"].str.contains(pattern, regex=True)]
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYWORDS = {"i", "C", "ref", "ref2", "csw", "csw0", "sw", "sw0", "T", "Treatment", "bin"}
+
+
+def term_columns(terms: Iterable[str]) -> list[str]:
+    """Data columns referenced by formula terms (``"i(band, post, ref=7)"`` → band, post).
+
+    Identifiers inside string literals and keyword names (i, C, ref=) are skipped.
+    """
+    cols: list[str] = []
+    for t in terms:
+        t = re.sub(r"\"[^\"]*\"|'[^']*'", "", t)  # drop string literals such as ref="2007-I"
+        t = re.sub(r"\b(ref2?|bin)\s*=\s*[^,)]*", "", t)
+        for name in _IDENT.findall(t):
+            if name not in _KEYWORDS and name not in cols:
+                cols.append(name)
+    return cols
+
+
+def _as_list(x: str | Sequence[str] | None) -> list[str]:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    return list(x)
+
+
+def formula(outcome: str | Sequence[str], terms: Sequence[str], fixed_effects: Sequence[str],
+            controls: Sequence[str] = ()) -> str:
+    """The pyfixest formula; FE joined with ``" + "`` (spaces matter, see module docstring)."""
+    lhs = " + ".join(_as_list(outcome))
+    rhs = " + ".join(list(terms) + list(controls)) or "1"
+    fe = [str(f).strip() for f in fixed_effects]
+    return f"{lhs} ~ {rhs}" + (f" | {' + '.join(fe)}" if fe else "")
+
+
+def _drop_missing(data: pd.DataFrame, ordered_cols: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop rows with NaN in any of ``ordered_cols``; count each row once, by its first NaN column."""
+    missing = [c for c in ordered_cols if c not in data.columns]
+    if missing:
+        raise KeyError(f"estimate: column(s) {missing} not in the data (columns: {list(data.columns)})")
+    remaining = pd.Series(True, index=data.index)
+    dropped: dict[str, int] = {}
+    for c in ordered_cols:
+        bad = remaining & data[c].isna()
+        n = int(bad.sum())
+        if n:
+            dropped[f"missing:{c}"] = n
+        remaining &= ~bad
+    return data.loc[remaining], dropped
+
+
+def _vcov(cluster: str | None):
+    return {"CRV1": cluster} if cluster else "hetero"
+
+
+def _result(fit, terms_cols_first: str | None, dropped: dict[str, int], n_in: int,
+            cluster: str | None) -> DidResult:
+    tidy = fit.tidy().reset_index()
+    table = pd.DataFrame({
+        "term": tidy["Coefficient"].astype(str),
+        "coef": tidy["Estimate"].astype(float),
+        "se": tidy["Std. Error"].astype(float),
+        "tstat": tidy["t value"].astype(float),
+        "pvalue": tidy["Pr(>|t|)"].astype(float),
+        "ci_low": tidy["2.5%"].astype(float),
+        "ci_high": tidy["97.5%"].astype(float),
+    })
+    nobs = int(fit._N)
+    dropped = dict(dropped)
+    single = n_in - nobs
+    if single:
+        dropped["singleton_fe"] = single
+    term = terms_cols_first
+    if term is None or term not in set(table["term"]):
+        term = table["term"].iloc[0] if len(table) else ""
+    row = table.loc[table["term"] == term].iloc[0] if len(table) else None
+    g = getattr(fit, "_G", None)
+    ncl = int(g[0] if isinstance(g, (list, tuple, np.ndarray)) else g) if (cluster and g is not None) else None
+    r2w = getattr(fit, "_r2_within", np.nan)
+    return DidResult(
+        term=term,
+        coef=float(row["coef"]) if row is not None else np.nan,
+        se=float(row["se"]) if row is not None else np.nan,
+        pvalue=float(row["pvalue"]) if row is not None else np.nan,
+        ci_low=float(row["ci_low"]) if row is not None else np.nan,
+        ci_high=float(row["ci_high"]) if row is not None else np.nan,
+        nobs=nobs,
+        nclusters=ncl,
+        r2=float(fit._r2),
+        r2_within=float(r2w) if r2w is not None else np.nan,
+        table=table,
+        dropped=dropped,
+        formula=fit._fml,
+        vcov=f"CRV1:{cluster}" if cluster else "hetero",
+        collinear=list(getattr(fit, "_collin_vars", []) or []),
+    )
+
+
+def estimate(data: pd.DataFrame, outcome: str, treatment: str | Sequence[str],
+             fixed_effects: Sequence[str] = ("locality", "year"), controls: Sequence[str] = (),
+             cluster: str | None = None, weights: str | None = None, *,
+             ssc: dict | None = None) -> DidResult:
+    """Estimate one DD model with absorbed fixed effects.
+
+    ``treatment`` is a column name (e.g. ``"D"`` = treated × post) or a list of formula terms
+    (e.g. ``["i(dband, post, ref=7)"]``, ``["i(semester, treated, ref='2007-I')"]``); the headline
+    ``coef``/``se`` refer to the first coefficient of the first term, ``table`` has them all.
+    ``controls`` are further formula terms (columns or ``i(...)`` terms). ``weights`` are analytic
+    weights (Stata ``[aw=]``). ``ssc`` overrides pyfixest's small-sample correction (default:
+    reghdfe's; ``{"k_fixef": "full"}`` gives areg / statsmodels-with-dummies SEs).
+    """
+    terms = _as_list(treatment)
+    fe = _as_list(fixed_effects)
+    used = ([outcome] + term_columns(terms) + term_columns(controls) + fe
+            + ([cluster] if cluster else []) + ([weights] if weights else []))
+    used = list(dict.fromkeys(used))
+    frame, dropped = _drop_missing(data, used)
+    if frame.empty:
+        raise ValueError(f"estimate: no rows left for {outcome!r} after dropping missing values {dropped}")
+    fml = formula(outcome, terms, fe, controls)
+    kw = {"vcov": _vcov(cluster)}
+    if weights:
+        kw["weights"] = weights
+    if ssc:
+        kw["ssc"] = pf.ssc(**ssc)
+    with warnings.catch_warnings():
+        for a, c in _QUIET:
+            warnings.simplefilter(a, c)
+        warnings.filterwarnings("ignore", message=r".*singleton fixed effect", category=UserWarning)
+        fit = pf.feols(fml, data=frame[used].reset_index(drop=True), **kw)
+    first = terms[0] if terms and _IDENT.fullmatch(terms[0]) else None
+    return _result(fit, first, dropped, len(frame), cluster)
+
+
+def estimate_many(data: pd.DataFrame, outcomes: Sequence[str], treatment: str | Sequence[str],
+                  fixed_effects: Sequence[str] = ("locality", "year"),
+                  controls: Sequence[str] = (), nested: Sequence[Sequence[str]] = (),
+                  cluster: str | None = None, weights: str | None = None, *,
+                  ssc: dict | None = None) -> dict[tuple[str, int], DidResult]:
+    """Several outcomes and nested control blocks in one pyfixest multiple estimation.
+
+    Formula ``y1 + y2 ~ treatment + controls + csw0(block1, block2) | fe`` (``csw0`` only when
+    ``nested`` is given): model k (0 = no nested block, 1 = first block, …) for each outcome.
+    Returns ``{(outcome, k): DidResult}``. Every model drops its own missing rows (pyfixest does
+    it per model; we count them the same way as :func:`estimate`); rows missing a column that
+    every model uses (terms, controls, FE, cluster, weights) are dropped up front, which is
+    required anyway because pyfixest rejects NaN in the cluster variable. Results equal
+    separate :func:`estimate` calls (tested); the shared work is the formula parsing and the
+    demeaning of common columns.
+    """
+    outcomes = list(outcomes)
+    if len(nested) == 1:  # pyfixest's csw0() needs ≥ 2 arguments: run the two models apart
+        kw1 = dict(cluster=cluster, weights=weights, ssc=ssc)
+        out = estimate_many(data, outcomes, treatment, fixed_effects, controls, (), **kw1)
+        full = estimate_many(data, outcomes, treatment, fixed_effects,
+                             list(controls) + list(nested[0]), (), **kw1)
+        out.update({(y, 1): r for (y, _), r in full.items()})
+        return {k: out[k] for k in sorted(out, key=lambda t: (outcomes.index(t[0]), t[1]))}
+    terms = _as_list(treatment)
+    fe = _as_list(fixed_effects)
+    common = (term_columns(terms) + term_columns(controls) + fe
+              + ([cluster] if cluster else []) + ([weights] if weights else []))
+    common = list(dict.fromkeys(common))
+    block_cols = [term_columns(b) for b in nested]
+    allcols = list(dict.fromkeys(outcomes + common + [c for b in block_cols for c in b]))
+    # rows missing a common column go for every model: count them per (outcome, model) the same way
+    base_frame, _ = _drop_missing(data, common)
+    base_frame = base_frame[allcols].reset_index(drop=True)
+    rhs_controls = list(controls)
+    if nested:
+        rhs_controls.append("csw0(" + ", ".join(" + ".join(b) for b in nested) + ")")
+    fml = formula(outcomes, terms, fe, rhs_controls)
+    kw = {"vcov": _vcov(cluster)}
+    if weights:
+        kw["weights"] = weights
+    if ssc:
+        kw["ssc"] = pf.ssc(**ssc)
+    with warnings.catch_warnings():
+        for a, c in _QUIET:
+            warnings.simplefilter(a, c)
+        warnings.filterwarnings("ignore", message=r".*singleton fixed effect", category=UserWarning)
+        multi = pf.feols(fml, data=base_frame, **kw)
+    fits = list(multi.all_fitted_models.values()) if hasattr(multi, "all_fitted_models") else [multi]
+    nmod = len(nested) + 1
+    out: dict[tuple[str, int], DidResult] = {}
+    seen: dict[str, int] = {}
+    first = terms[0] if terms and _IDENT.fullmatch(terms[0]) else None
+    for fit in fits:
+        y = fit._depvar
+        k = seen.get(y, 0)
+        seen[y] = k + 1
+        # same reason order as estimate(): outcome, terms, controls, FE, cluster, weights
+        cols = ([y] + term_columns(terms) + term_columns(controls)
+                + [c for b in block_cols[:k] for c in b] + fe
+                + ([cluster] if cluster else []) + ([weights] if weights else []))
+        cols = list(dict.fromkeys(cols))
+        _, dropped = _drop_missing(data, cols)
+        n_in = len(data) - sum(dropped.values())
+        out[(y, k)] = _result(fit, first, dropped, n_in, cluster)
+    if sorted(seen.items()) != sorted((y, nmod) for y in outcomes):
+        raise RuntimeError(f"estimate_many: unexpected pyfixest model layout {seen} for {fml}")
+    return out
