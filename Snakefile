@@ -20,6 +20,7 @@ include: "rules/ingest.smk"
 include: "rules/geo.smk"
 include: "rules/did.smk"
 include: "rules/matching.smk"
+include: "rules/report.smk"
 
 
 rule all:

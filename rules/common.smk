@@ -68,4 +68,4 @@ def final_outputs():
         "results/geo/map1.png",
         "results/ledger/ledger.csv",
     ]
-    return out + did_outputs() + matching_outputs()
+    return out + did_outputs() + matching_outputs() + report_outputs()

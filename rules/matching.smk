@@ -1,3 +1,88 @@
-# Matching difference-in-differences (Design 2): wired in by the matching stage.
+# Matching difference-in-differences (Design 2): the programme survey, the matching sample,
+# Tables 3, 5, 14, 15, 16, Figure 9, Map 2 and the matching rows of the estimates store.
+
+
 def matching_outputs():
-    return []
+    return [
+        "results/matching/sample.parquet",
+        "results/matching/table3.csv",
+        "results/matching/table5.csv",
+        "results/matching/table14.csv",
+        "results/matching/table15.csv",
+        "results/matching/table16.csv",
+        "results/matching/figure9.png",
+        "results/matching/figure9.pdf",
+        "results/matching/map2.png",
+        "results/matching/map2.pdf",
+        "results/matching/estimates.parquet",
+    ]
+
+
+rule matching_programme:
+    input:
+        survey=input_file("programme_survey"),
+        frame=input_file("sample_frame"),
+        centres=input_file("centres"),
+        deflators=deflator_inputs(),
+    output:
+        table="results/matching/programme.parquet",
+        counts="results/matching/programme_counts.csv",
+        report="results/matching/programme_report.json",
+    params:
+        deflator_dir=deflator_dir(),
+    log:
+        "logs/matching_programme.log",
+    script:
+        "../scripts/matching_programme.py"
+
+
+rule matching_sample:
+    input:
+        harmonised="results/harmonised/enaho.parquet",
+        programme="results/matching/programme.parquet",
+        frame=input_file("sample_frame"),
+    output:
+        sample="results/matching/sample.parquet",
+        counts="results/matching/sample_counts.csv",
+        table3="results/matching/table3.csv",
+        table5="results/matching/table5.csv",
+    params:
+        matching=config["matching"],
+    log:
+        "logs/matching_sample.log",
+    script:
+        "../scripts/matching_sample.py"
+
+
+rule matching_estimate:
+    input:
+        sample="results/matching/sample.parquet",
+    output:
+        table14="results/matching/table14.csv",
+        table15="results/matching/table15.csv",
+        table16="results/matching/table16.csv",
+        dropped="results/matching/estimation_dropped.csv",
+        covariates_dropped="results/matching/covariates_dropped.csv",
+        estimates="results/matching/estimates.parquet",
+        fig_png="results/matching/figure9.png",
+        fig_pdf="results/matching/figure9.pdf",
+    params:
+        matching=config["matching"],
+        seed=config["seed"],
+    log:
+        "logs/matching_estimate.log",
+    script:
+        "../scripts/matching_estimate.py"
+
+
+rule matching_map2:
+    input:
+        sample="results/matching/sample.parquet",
+        frame=input_file("sample_frame"),
+    output:
+        png="results/matching/map2.png",
+        pdf="results/matching/map2.pdf",
+    log:
+        "logs/matching_map2.log",
+    script:
+        "../scripts/matching_map2.py"

@@ -1,0 +1,293 @@
+"""Harmonise the programme's 2012 household survey (``encuesta_pra2_2012``) to the harmonised
+ENAHO variables of ``docs/contract.md`` §3 (the follow-up of the matching design, Design 2).
+
+Layout: ``docs/embedded_data.md`` §6. The survey is household level with ENAHO-like names:
+``gashog2d`` is annual nominal expenditure deflated exactly as sumaria 2012 (``i00`` of 2012
+by department, ``ld`` by dominioA), ``pobreza`` follows INEI's rule, ``p37`` uses the 2007–2011
+coding (1 muy bien … 4 muy mal) and ``p39a`` is asked (so both subjective measures exist).
+The treatment is not a column: a household is treated when its district (``ubigeo``) is a
+``corredor`` district of the sample frame.
+
+Variables the survey does not carry (weights, module-500 labour variables, production values,
+plots) are left missing, never imputed. Every row read is either kept or counted under one
+drop reason; unknown codes are set missing and counted per column.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pra.ingest import schemas as S
+from pra.ingest.harmonise import (
+    EDUC_P301A,
+    REGION_DOMINIO,
+    SANITATION_P111,
+    _fmt_value,
+    _p37_reversed,
+    _read_deflators,
+    dominio_a,
+    prepare_centres,
+)
+from pra.ingest.readers import IngestError, non_numeric, normalise_id, read_meta, read_module, to_number
+
+YEAR = 2012
+
+SURVEY_COLUMNS = [
+    "id_hogar", "ubigeo", "codccpp", "dominio", "estrato", "latitud", "longitud", "altitud",
+    "mes", "mieperho", "gashog2d", "linea", "pobreza", "p37", "p39a", "p207", "p208a", "p209",
+    "p301a", "p208a2", "p300a", "n_0_5", "n_6_14", "n_65plus", "p102", "p103", "p103a", "p104",
+    "p110", "p111", "p1121", "p113a", "p20001a", "p20001b", "p20001c", "hectareas", "valida",
+    "motivo",
+]
+# survey column -> ENAHO module whose code list (pra.ingest.schemas.CODES) applies
+CODE_MODULE = {
+    "pobreza": "sumaria", "dominio": "sumaria", "estrato": "sumaria",
+    "p102": "100", "p103": "100", "p103a": "100", "p110": "100", "p111": "100", "p1121": "100",
+    "p113a": "100", "p207": "200", "p209": "200", "p300a": "300", "p301a": "300",
+    "p37": "01b2", "p39a": "01b2", "p20001a": "2000", "p20001b": "2000", "p20001c": "2000",
+}
+FRAME_GROUPS = ("corredor", "adyacente")
+
+# Columns of the output, in order: the contract §3 columns plus the survey's own id and group.
+OUTPUT_COLUMNS = ["id_hogar", "grupo", "treated", "source"] + S.HARMONISED_COLUMNS
+
+
+def prepare_frame(frame: pd.DataFrame, name: str = "sample frame") -> pd.DataFrame:
+    """Validate the sample frame (ubigeo, grupo ∈ {corredor, adyacente}, one row per district)."""
+    miss = [c for c in ("ubigeo", "grupo") if c not in frame.columns]
+    if miss:
+        raise IngestError(f"{name}: lacks column(s) {miss} (has {list(frame.columns)})")
+    f = frame[["ubigeo", "grupo"]].copy()
+    f["ubigeo"] = normalise_id(f["ubigeo"], 6, strip_zeros=False)
+    f["grupo"] = f["grupo"].astype("string").str.strip().str.lower()
+    bad = f["ubigeo"].isna() | ~f["grupo"].isin(FRAME_GROUPS)
+    if bad.any():
+        rows = (np.flatnonzero(bad.to_numpy())[:10] + 1).tolist()
+        raise IngestError(f"{name}: missing ubigeo or grupo not in {FRAME_GROUPS} in data rows {rows}")
+    dup = f["ubigeo"].duplicated(keep=False)
+    if dup.any():
+        rows = (np.flatnonzero(dup.to_numpy())[:10] + 1).tolist()
+        raise IngestError(f"{name}: column 'ubigeo' duplicated in data rows {rows}")
+    return f.reset_index(drop=True)
+
+
+def read_frame(path) -> pd.DataFrame:
+    """Read and validate ``marco_muestral_2012.csv`` (ubigeo kept as text)."""
+    df = pd.read_csv(path, dtype={"ubigeo": "string"}, encoding="utf-8")
+    return prepare_frame(df, name=str(path))
+
+
+def _coded(df: pd.DataFrame, report: dict) -> pd.DataFrame:
+    """Numeric view of the survey columns; unknown codes set missing and counted."""
+    num = pd.DataFrame(index=df.index)
+    for c in SURVEY_COLUMNS:
+        if c in ("ubigeo", "codccpp", "p208a2", "motivo"):
+            continue
+        text_bad = non_numeric(df[c])
+        v = to_number(df[c])
+        bad = text_bad.copy()
+        mod = CODE_MODULE.get(c)
+        if mod and c in S.CODES.get(mod, {}):
+            bad |= v.notna() & ~v.isin(S.CODES[mod][c])
+        if bad.any():
+            vc = df.loc[bad, c].map(_fmt_value).value_counts().sort_index()
+            report["unknown_codes"][c] = {str(k): int(n) for k, n in vc.items()}
+            v = v.mask(bad)
+        num[c] = v
+    return num
+
+
+def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centres: pd.DataFrame):
+    """Harmonise the programme survey → (table, counts, report).
+
+    ``path``: ``encuesta_pra2_2012`` (.dta/.sav/.csv, read with :func:`pra.ingest.readers.read_module`);
+    ``frame``: the sample frame (ubigeo, grupo); ``deflator_dir``: the folder with
+    ``deflactores_base2012_new`` and ``despacial_ldnew``; ``centres``: the populated-centre map.
+
+    ``table``: one row per usable household, columns :data:`OUTPUT_COLUMNS` (contract §3 names;
+    ``year`` 2012, ``hh_id`` ``"2012-pra-<id_hogar>"``, ``locality`` = ``codccpp``,
+    ``treated`` = corridor district). ``counts``: reason, rows (``kept`` included) — every row
+    read appears under exactly one reason. ``report``: unknown codes and consistency checks.
+    """
+    path = Path(path)
+    meta = read_meta(path)
+    absent = [c for c in SURVEY_COLUMNS if c not in meta.original]
+    if absent:
+        raise IngestError(f"programme survey {path.name}: lacks column(s) {absent}")
+    raw = read_module(path, SURVEY_COLUMNS, meta=meta)
+    report: dict = {"file": path.name, "rows_read": int(len(raw)), "unknown_codes": {}, "checks": {}}
+    fr = prepare_frame(frame)
+    cen = prepare_centres(centres)
+    tdef, sdef, _ = _read_deflators(deflator_dir)
+
+    ids = to_number(raw["id_hogar"])
+    if ids.isna().any():
+        rows = (np.flatnonzero(ids.isna().to_numpy())[:10] + 1).tolist()
+        raise IngestError(f"programme survey {path.name}: column 'id_hogar' missing in data rows {rows}")
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        rows = (np.flatnonzero(dup.to_numpy())[:10] + 1).tolist()
+        raise IngestError(f"programme survey {path.name}: column 'id_hogar' duplicated in data rows {rows}")
+    num = _coded(raw, report)
+
+    # --- drop reasons, first applicable wins (order = how an analyst would screen the rows) ---
+    grp = raw[["ubigeo"]].merge(fr, on="ubigeo", how="left")["grupo"]
+    grp.index = raw.index
+    valida = num["valida"]
+    motivo = raw["motivo"].fillna("no reason given").astype(str)
+    reason = pd.Series("", index=raw.index, dtype=object)
+    checks = [
+        (valida != 1, "unusable (valida=0): " + motivo),
+        (grp.isna(), "district not in the sample frame"),
+        (num["gashog2d"].isna() | (num["gashog2d"] < 0), "expenditure (gashog2d) missing"),
+        (~(num["mieperho"] >= 1), "household size (mieperho) missing or < 1"),
+        (num["dominio"].isna() | num["estrato"].isna(), "dominio/estrato missing (no deflator)"),
+    ]
+    for cond, why in reversed(checks):  # reversed: the first check's reason overwrites later ones
+        cond = pd.Series(cond, index=raw.index).fillna(True).astype(bool)
+        reason = reason.mask(cond, why)
+    keep = reason == ""
+    counts = (reason.where(~keep, "kept").value_counts().rename_axis("reason").rename("rows")
+              .reset_index().sort_values("reason", kind="mergesort").reset_index(drop=True))
+    counts["rows"] = counts["rows"].astype("int64")
+
+    r = raw[keep].reset_index(drop=True)
+    n = num[keep].reset_index(drop=True)
+    g = grp[keep].reset_index(drop=True)
+    out = pd.DataFrame(index=r.index)
+    out["id_hogar"] = n["id_hogar"].astype("int64")
+    out["grupo"] = g.astype(str)
+    out["treated"] = (g == "corredor").astype("int64")
+    out["source"] = "programme"
+    out["year"] = np.int16(YEAR)
+    # no ENAHO conglomerate: the survey's own id stands in, so hh_id stays unique across sources
+    out["conglome"] = "pra"
+    out["vivienda"] = "000"
+    out["hogar"] = out["id_hogar"].map(lambda i: f"{i:06d}")
+    out["hh_id"] = f"{YEAR}-pra-" + out["hogar"]
+    out["ubigeo"] = r["ubigeo"].astype(str)
+    dpto = out["ubigeo"].str[:2].astype(int)
+    out["dpto"] = dpto.astype("int64")
+    mes = n["mes"]
+    if not mes.between(1, 12).all():
+        bad = r.loc[~mes.between(1, 12), "id_hogar"].head(5).tolist()
+        raise IngestError(f"programme survey {path.name}: column 'mes' not a month for id_hogar {bad}")
+    out["mes"] = mes.astype("int64")
+    out["semester"] = f"{YEAR}-" + pd.Series(np.where(out["mes"] <= 6, "I", "II"), index=out.index)
+    out["factor07"] = np.nan  # the survey has no expansion factor
+
+    # --- expenditure and poverty: sumaria 2012's deflators and rule (contract §1.1) ----------
+    dpto_defl = dpto.where(dpto != 7, 15)
+    dA, urban = dominio_a(n["dominio"], n["estrato"], dpto)
+    i00 = pd.DataFrame({"defl_year": float(YEAR), "dpto_defl": dpto_defl.astype(float)}).merge(
+        tdef, on=["defl_year", "dpto_defl"], how="left")["i00"].to_numpy()
+    ld = pd.DataFrame({"dominioa": dA}).merge(sdef, on="dominioa", how="left")["ld"].to_numpy()
+    if np.isnan(i00).any() or np.isnan(ld).any():
+        bad = out.loc[np.isnan(i00) | np.isnan(ld), "id_hogar"].head(5).tolist()
+        raise IngestError(f"programme survey {path.name}: no 2012 deflator (i00 or ld) for id_hogar {bad}")
+    pc = n["gashog2d"] / (12 * n["mieperho"] * i00 * ld)
+    out["pc_exp_real"] = pc
+    out["ln_pc_exp"] = np.log(pc.where(pc > 0))
+    report["checks"]["nonpositive_expenditure"] = int((pc <= 0).sum())
+    out["poor"] = n["pobreza"].isin([1, 2]).astype(float).where(n["pobreza"].notna())
+    nominal = n["gashog2d"] / (12 * n["mieperho"])
+    gap = ((n["linea"] - nominal) / n["linea"]).where(out["poor"] == 1, 0.0).where(out["poor"].notna())
+    report["checks"]["poor_with_expenditure_above_line"] = int(((out["poor"] == 1) & (gap < 0)).sum())
+    out["poverty_gap"] = gap.clip(lower=0)
+
+    # --- subjective poverty: p37 in the 2007–2011 coding (checked against labels if present) --
+    rep37: dict = {"checks": {}}
+    reversed_p37 = _p37_reversed(2011, meta.value_labels.get("p37"), rep37)
+    report["checks"]["p37_coding"] = rep37["checks"].get("p37_coding")
+    p37 = n["p37"]
+    out["subj_poor_living"] = (p37.isin([1, 2]) if reversed_p37 else p37.isin([3, 4])).astype(float).where(p37.notna())
+    out["subj_poor_self"] = (n["p39a"] == 1).astype(float).where(n["p39a"].notna())
+
+    # --- head ---------------------------------------------------------------------------------
+    out["head_female"] = (n["p207"] == 2).astype(float).where(n["p207"].notna())
+    out["head_age"] = n["p208a"]
+    out["head_married"] = n["p209"].isin([1, 2]).astype(float).where(n["p209"].notna())
+    out["head_single"] = (n["p209"] == 6).astype(float).where(n["p209"].notna())
+    out["head_educ"] = n["p301a"].map(EDUC_P301A).astype(float)
+    birth = normalise_id(r["p208a2"], 6, strip_zeros=False)  # stored numeric: restore zeros
+    out["head_migrant"] = (birth != out["ubigeo"]).astype(float).where(birth.notna()).astype(float)
+    out["head_native_lang"] = n["p300a"].isin([1, 2, 3]).astype(float).where(n["p300a"].notna())
+
+    # --- household and housing ----------------------------------------------------------------
+    out["hh_size"] = n["mieperho"]
+    for c in ("n_0_5", "n_6_14", "n_65plus"):
+        out[c] = n[c]
+    ind = lambda cond, col: cond.astype(float).where(n[col].notna())  # noqa: E731
+    out["wall_brick"] = ind(n["p102"] == 1, "p102")
+    out["floor_dirt"] = ind(n["p103"] == 6, "p103")
+    out["floor_finished"] = ind(n["p103"].between(1, 5), "p103")
+    out["roof_concrete_tile"] = ind(n["p103a"].isin([1, 3]), "p103a")
+    out["electricity"] = ind(n["p1121"] == 1, "p1121")
+    out["water_public"] = ind(n["p110"].between(1, 3), "p110")
+    out["sanitation"] = n["p111"].map(SANITATION_P111).astype(object)
+    out["sanitation_public"] = out["sanitation"].isin(["public_in", "public_out"]).astype(float).where(
+        out["sanitation"].notna())
+    out["cook_firewood"] = ind(n["p113a"].isin([5, 6, 7]), "p113a")
+    rooms = n["p104"].where(n["p104"] > 0)
+    out["persons_per_room"] = n["mieperho"] / rooms
+
+    # --- production: only the activity flags and hectares are asked -------------------------
+    out["agri"] = ind(n["p20001a"] > 0, "p20001a")
+    out["livestock"] = ind(n["p20001b"] > 0, "p20001b")
+    out["forestry"] = ind(n["p20001c"] > 0, "p20001c")
+    for c in ("prod_value", "sales", "own_consumption", "titled_plots", "rainfed_plots"):
+        out[c] = np.nan
+    out["hectares"] = n["hectareas"]
+
+    # --- labour: not asked; producer = the activity rule of contract §1.2 (the programme sampled
+    # producers, and the survey has no module 500 to apply the dependent-only exclusion) --------
+    for c in ("indep_pra_goods", "dependent_only", "has_laborer"):
+        out[c] = np.nan
+    agri_hh = (out[["agri", "livestock", "forestry"]].fillna(0).sum(axis=1) > 0)
+    out["producer"] = agri_hh.astype(float)
+    out["hh_type"] = np.where(agri_hh, "producer", "other")
+    report["checks"]["households_without_production_activity"] = int((~agri_hh).sum())
+
+    # --- locality: codccpp; households/population 2007 and altitude from the centre map ------
+    out["latitude"] = n["latitud"]
+    out["longitude"] = n["longitud"]
+    out["locality"] = normalise_id(r["codccpp"], 10, strip_zeros=False).astype(object)
+    out["locality"] = out["locality"].where(out["locality"].notna(), None)
+    lk = out[["locality"]].merge(cen.rename(columns={"codccpp": "locality"}), on="locality",
+                                 how="left", validate="m:1", indicator=True)
+    in_map = (lk["_merge"] == "both").to_numpy()
+    report["checks"]["households_without_locality"] = int(out["locality"].isna().sum())
+    report["checks"]["localities_not_in_centre_map"] = int((~in_map & out["locality"].notna()).sum())
+    # ENAHO 2009 (the baseline) takes altitude from the centre map: the same source here, the
+    # survey's own altitud only where the centre is not in the map (counted)
+    alt_map = lk["altitud"].to_numpy(float)
+    out["altitude"] = np.where(np.isnan(alt_map), n["altitud"].to_numpy(float), alt_map)
+    report["checks"]["altitude_from_survey_not_map"] = int((np.isnan(alt_map) & n["altitud"].notna()).sum())
+    report["checks"]["altitude_survey_differs_from_map_gt_1m"] = int(
+        (np.abs(alt_map - n["altitud"].to_numpy(float)) > 1).sum())
+    out["households_2007"] = lk["hogares_2007"].to_numpy(float)
+    out["population_2007"] = lk["poblacion_2007"].to_numpy(float)
+    out["rural"] = 1.0 - urban
+    out["region"] = n["dominio"].map(REGION_DOMINIO).astype(object)
+    out["coast"] = (out["region"] == "costa").astype(float).where(out["region"].notna())
+    out["selva"] = (out["region"] == "selva").astype(float).where(out["region"].notna())
+    out["unknown_codes"] = ""
+
+    out = out[OUTPUT_COLUMNS].sort_values("id_hogar", kind="mergesort").reset_index(drop=True)
+    for c in out.columns:
+        if c in ("year", "dpto", "mes", "id_hogar", "treated"):
+            continue
+        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
+        else:
+            out[c] = out[c].astype("float64")
+    if int(counts["rows"].sum()) != len(raw) or len(out) != int(counts.loc[counts["reason"] == "kept", "rows"].sum()):
+        raise IngestError("internal: programme survey counts do not balance")  # pragma: no cover
+    report["rows_kept"] = int(len(out))
+    report["by_group"] = {k: int(v) for k, v in out["grupo"].value_counts().sort_index().items()}
+    return out, counts, report
+
+
+__all__ = ["OUTPUT_COLUMNS", "harmonise_programme_survey", "prepare_frame", "read_frame"]
