@@ -1,6 +1,7 @@
 """Atomic writers: an output either appears whole or not at all (no truncated files after a kill)."""
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from contextlib import contextmanager
@@ -9,13 +10,28 @@ from pathlib import Path
 import pandas as pd
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix)
+    suffix = suffix or path.suffix
+    # temp files of an earlier writer of this output that was killed (SIGKILL skips the cleanup
+    # below): one job owns an output, so they are stale
+    for stale in glob.glob(os.path.join(glob.escape(str(path.parent)), glob.escape(f".{path.name}.") + "*" + glob.escape(suffix))):
+        Path(stale).unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs follow the umask like any file
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -93,6 +93,27 @@ def _means(frame: pd.DataFrame, spec: dict, cluster: str) -> DidResult:
     return res
 
 
+# levels each subgroup column takes (prepare_sample builds them): a level without treated
+# post-period rows has no coefficient, and pyfixest just leaves it out
+SUBGROUP_LEVELS = {"head_educ": [1, 2, 3, 4, 5, 6], "head_female": [0, 1], "head_native_lang": [0, 1],
+                   "high_altitude": [0, 1], "locality_size": [1, 2, 3], "has_laborer": [0, 1]}
+
+
+def _check_subgroup_levels(frame: pd.DataFrame, spec: dict) -> None:
+    from .specs import SUBGROUPS
+
+    name = spec.get("subgroup")
+    if spec.get("family") != "subgroup" or not name:
+        return
+    col = SUBGROUPS[name][0]
+    present = set(frame.loc[frame["D"] == 1, col].dropna().astype(float))
+    missing = [v for v in SUBGROUP_LEVELS[name] if float(v) not in present]
+    if missing:
+        raise ValueError(f"run_batch: spec {spec['spec_id']} ({spec['outcome']}): subgroup {name!r}: "
+                         f"level(s) {missing} of {col!r} have no treated post-period rows "
+                         f"({len(frame)} rows in the sample)")
+
+
 def run_batch(data: pd.DataFrame, specs: Sequence[dict] | pd.DataFrame, *,
               cluster: str = "locality") -> pd.DataFrame:
     """Estimate every spec on ``data`` (the spatial sample table); tidy store rows.
@@ -119,6 +140,7 @@ def run_batch(data: pd.DataFrame, specs: Sequence[dict] | pd.DataFrame, *,
                 res = _means(frame, s, cluster)
                 results[s["spec_id"]] = _rows(s, res, prep_dropped, ["i(cell)"])
                 continue
+            _check_subgroup_levels(frame, s)
             extra = SUBGROUP_MAIN_EFFECT.get(s.get("subgroup") or "")
             by_rhs.setdefault((s["terms"], extra or ""), []).append(s)
         for (terms_str, extra), ss in by_rhs.items():

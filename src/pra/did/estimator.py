@@ -177,6 +177,18 @@ def _drop_missing(data: pd.DataFrame, ordered_cols: list[str]) -> tuple[pd.DataF
     return data.loc[remaining], dropped
 
 
+MIN_CLUSTERS = 2
+
+
+def _check_clusters(frame: pd.DataFrame, cluster: str | None, outcome: str) -> None:
+    """A clustered SE needs at least two clusters (pyfixest gives se=inf or a LinAlgError)."""
+    if cluster and len(frame):
+        g = int(frame[cluster].nunique())
+        if g < MIN_CLUSTERS:
+            raise ValueError(f"estimate: {outcome!r}: only {g} cluster(s) of {cluster!r} in "
+                             f"{len(frame)} rows; a clustered SE needs at least {MIN_CLUSTERS}")
+
+
 def _vcov(cluster: str | None):
     return {"CRV1": cluster} if cluster else "hetero"
 
@@ -243,6 +255,7 @@ def estimate(data: pd.DataFrame, outcome: str, treatment: str | Sequence[str],
             + ([cluster] if cluster else []) + ([weights] if weights else []))
     used = list(dict.fromkeys(used))
     frame, dropped = _drop_missing(data, used)
+    _check_clusters(frame, cluster, outcome)
     if frame.empty:
         raise ValueError(f"estimate: no rows left for {outcome!r} after dropping missing values {dropped}")
     fml = formula(outcome, terms, fe, controls)
@@ -293,6 +306,7 @@ def estimate_many(data: pd.DataFrame, outcomes: Sequence[str], treatment: str | 
     allcols = list(dict.fromkeys(outcomes + common + [c for b in block_cols for c in b]))
     # rows missing a common column go for every model: count them per (outcome, model) the same way
     base_frame, _ = _drop_missing(data, common)
+    _check_clusters(base_frame, cluster, ", ".join(outcomes))
     base_frame = base_frame[allcols].reset_index(drop=True)
     rhs_controls = list(controls)
     if nested:

@@ -150,6 +150,12 @@ def spatial_sample(
     reason = pd.Series("", index=hh.index, dtype=object)
     bad = hh["coord_reason"] != ""
     reason[bad] = "no usable coordinates: " + hh.loc[bad, "coord_reason"]
+    # ingest blanks out-of-range module-100 coordinates (and flags them in unknown_codes): name
+    # the raw values instead of calling them missing (swapped lat/lon, a point outside Peru)
+    if "unknown_codes" in hh.columns:
+        flags = hh["unknown_codes"].astype(str).str.findall(r"100\.(?:latitud|longitud)=[^;]*").str.join(", ")
+        oor = bad & (hh["coord_reason"] == "missing coordinates") & (flags != "")
+        reason[oor] = "no usable coordinates: out of range in module 100 (" + flags[oor] + ")"
     beyond = ~bad & ~(d <= sample_space_km)
     reason[beyond] = f"beyond the sample space (> {_fmt(sample_space_km)} km)"
     ring = ~bad & ~beyond & hh["in_ring"]
