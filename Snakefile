@@ -10,6 +10,9 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+report: "report/workflow.rst"
+
+
 # Schema first (unknown keys, types, defaults), then the cross-key checks of pra.config.
 validate(config, "schemas/config.schema.yaml")
 

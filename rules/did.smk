@@ -41,11 +41,17 @@ rule did_figures:
     input:
         estimates="results/estimates/estimates.parquet",
     output:
-        fig6_png="results/figures/figure6.png",
+        fig6_png=report("results/figures/figure6.png", caption="../report/figure6.rst",
+                        category="3. Difference-in-differences", subcategory="Figures",
+                        labels={"figure": "Figure 6", "content": "by radius and band"}),
         fig6_pdf="results/figures/figure6.pdf",
-        fig7_png="results/figures/figure7.png",
+        fig7_png=report("results/figures/figure7.png", caption="../report/figure7.rst",
+                        category="3. Difference-in-differences", subcategory="Figures",
+                        labels={"figure": "Figure 7", "content": "means by year"}),
         fig7_pdf="results/figures/figure7.pdf",
-        fig8_png="results/figures/figure8.png",
+        fig8_png=report("results/figures/figure8.png", caption="../report/figure8.rst",
+                        category="3. Difference-in-differences", subcategory="Figures",
+                        labels={"figure": "Figure 8", "content": "by semester"}),
         fig8_pdf="results/figures/figure8.pdf",
     log:
         "logs/did_figures.log",

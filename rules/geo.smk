@@ -52,7 +52,8 @@ rule map1:
         distances="results/geo/distances.parquet",
         localities="results/geo/localities.parquet",
     output:
-        png="results/geo/map1.png",
+        png=report("results/geo/map1.png", caption="../report/map1.rst", category="2. Data",
+                   subcategory="Figures", labels={"figure": "Map 1", "content": "localities and conglomerates"}),
         pdf="results/geo/map1.pdf",
     params:
         spatial=config["spatial"],

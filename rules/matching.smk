@@ -64,7 +64,9 @@ rule matching_estimate:
         dropped="results/matching/estimation_dropped.csv",
         covariates_dropped="results/matching/covariates_dropped.csv",
         estimates="results/matching/estimates.parquet",
-        fig_png="results/matching/figure9.png",
+        fig_png=report("results/matching/figure9.png", caption="../report/figure9.rst",
+                       category="4. Matching DD", subcategory="Figures",
+                       labels={"figure": "Figure 9", "content": "score densities"}),
         fig_pdf="results/matching/figure9.pdf",
     params:
         matching=config["matching"],
@@ -80,7 +82,8 @@ rule matching_map2:
         sample="results/matching/sample.parquet",
         frame=input_file("sample_frame"),
     output:
-        png="results/matching/map2.png",
+        png=report("results/matching/map2.png", caption="../report/map2.rst", category="4. Matching DD",
+                   subcategory="Figures", labels={"figure": "Map 2", "content": "frame districts"}),
         pdf="results/matching/map2.pdf",
     log:
         "logs/matching_map2.log",

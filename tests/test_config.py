@@ -1,5 +1,4 @@
 """Configuration: the schema and the cross-key checks reject what a user could get wrong."""
-import copy
 
 import pytest
 

@@ -8,7 +8,6 @@ location and the sweep's shape.
 """
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
