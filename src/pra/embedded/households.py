@@ -111,11 +111,11 @@ def build_deflators(rng: np.random.Generator, m: HouseholdModel = DEFAULT):
 
 
 # ----------------------------------------------------------------------------- covariates
-def _draw_covariates(rng, m: HouseholdModel, years, b_loc, dominio, dpto, ses_shift=0.0):
+def _draw_covariates(rng, m: HouseholdModel, years, b_loc, dominio, dpto):
     """Head, composition and housing for n households (arrays), Table 4 marginals."""
     n = len(years)
     ls = m.locality_share_ses
-    ses = np.sqrt(ls) * b_loc + np.sqrt(1 - ls) * rng.standard_normal(n) + ses_shift
+    ses = np.sqrt(ls) * b_loc + np.sqrt(1 - ls) * rng.standard_normal(n)
     c = {"ses": ses}
     # head
     c["head_female"] = rng.random(n) < _by_year(m.head_female, years)
@@ -197,6 +197,29 @@ def _lnexp_covariates(c: dict, m: HouseholdModel) -> np.ndarray:
 def _educ_index(head_educ) -> np.ndarray:
     """S: standardised head-education rank used by the covariate-dependent trend."""
     return (np.asarray(head_educ) - 3.0) / 1.5
+
+
+def _survey_selection_covariates(c: dict, altitude: np.ndarray) -> dict:
+    """The probit covariates (pra.matching.sample.COVARIATES) that the survey's selection of
+    corridor households uses, coded as the harmonised survey shows them (pra.ingest.programme):
+    education dummies (reference: none or incomplete primary), brick walls `p102 == 1`,
+    finished floor `p103` 1-5, concrete/tile roof `p103a` in {1, 3}, migrant, female head,
+    members aged 0-5 and 6-14, head's age (years - 50), ln altitude of the centre (- 7.5,
+    altitude capped to 150-4,500 m)."""
+    e = np.asarray(c["head_educ"])
+    x = {f"educ_{k}": (e == k).astype(float) for k in range(3, 8)}
+    x["wall_brick"] = (c["p102"] == 1).astype(float)
+    x["floor_finished"] = ((c["p103"] >= 1) & (c["p103"] <= 5)).astype(float)
+    x["roof_concrete_tile"] = np.isin(c["p103a"], (1, 3)).astype(float)
+    x["head_migrant"] = np.asarray(c["head_migrant"], float)
+    x["head_female"] = np.asarray(c["head_female"], float)
+    x["n_0_5"] = np.asarray(c["n05"], float)
+    x["n_6_14"] = np.asarray(c["n614"], float)
+    x["head_age"] = np.asarray(c["head_age"], float) - 50.0
+    # ln altitude of the centre, capped to 150-4,500 m so that a few sea-level centres do not
+    # get extreme odds (the kept share would saturate)
+    x["ln_altitude"] = np.log(np.clip(np.asarray(altitude, float), 150.0, 4500.0)) - 7.5
+    return x
 
 
 def _loc_year(m, years, rural, alt_km, coast, selva):
@@ -729,21 +752,23 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     cc = cc.merge(frame, on="ubigeo", how="inner")
     n_t, n_c = int(round(m.survey_n_corridor * scale)), int(round(m.survey_n_adjacent * scale))
     n_bad = int(round(m.survey_n_unusable * scale))
-    groups = []
+    # Candidate households: centres drawn with probability ∝ households_2007 + 1. Adjacent
+    # districts: exactly the households needed. Corridor districts: survey_pool_factor times as
+    # many candidates, from which the survey keeps its households with odds depending on
+    # observed covariates only (selection on observables, below).
+    groups, need = [], {}
     for grp, nn in (("corredor", n_t), ("adyacente", n_c)):
-        pool = cc[cc["grupo"] == grp]
+        pool = cc[(cc["grupo"] == grp) & (cc["poblacion_2007"] <= m.survey_max_centre_population)]
         if len(pool) == 0:
             raise GeographyError(f"geography.frame/centres: no populated centre in '{grp}' districts")
         w = pool["hogares_2007"].to_numpy(float) + 1
-        pick = rng.choice(len(pool), size=nn + (n_bad * nn) // max(n_t + n_c, 1), p=w / w.sum())
-        sel = pool.iloc[pick].copy()
-        sel["usable"] = True
-        sel.iloc[nn:, sel.columns.get_loc("usable")] = False
-        groups.append(sel)
+        need[grp] = (nn, nn + (n_bad * nn) // max(n_t + n_c, 1))
+        n_draw = need[grp][1] * (m.survey_pool_factor if grp == "corredor" else 1)
+        pick = rng.choice(len(pool), size=n_draw, p=w / w.sum())
+        groups.append(pool.iloc[pick].copy())
     sv = pd.concat(groups, ignore_index=True)
     n = len(sv)
     tr = (sv["grupo"] == "corredor").to_numpy()
-    use = sv["usable"].to_numpy()
     yrs = np.full(n, 2012)
     if dom_of is None:
         raise GeographyError("geography.districts lacks column dominio")
@@ -756,8 +781,33 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     estr = np.select([hog > 4000, hog > 400], [4, 5], 6)
     estr = np.where((hog <= 400) & (sv["poblacion_2007"].to_numpy(float) < 200), 7, estr)
     dpto = deflator_dpto(sv["ubigeo"])
-    c = _draw_covariates(rng, m, yrs, sv["_b"].to_numpy(), dom, dpto,
-                         ses_shift=np.where(tr, m.survey_ses_shift_corridor, 0.0))
+    c = _draw_covariates(rng, m, yrs, sv["_b"].to_numpy(), dom, dpto)
+    # Selection on observables: corridor candidates, in random order, are accepted with
+    # probability odds / max(odds), odds = exp(γ'x) with x the probit's covariates as the
+    # harmonised survey shows them (docs/embedded_data.md §6), and the first ones accepted are
+    # kept. The kept households are then an exact exp(γ'x)-tilt of the candidates: whether a
+    # candidate is kept depends on x and chance only, so given x the kept households have the
+    # same unobservables (locality effect, SES, electricity, water, ..., residual) as adjacent
+    # households.
+    x = _survey_selection_covariates(c, sv["altitud"].to_numpy(float) if "altitud" in sv else np.zeros(n))
+    lo = sum(g_ * x[k_] for k_, g_ in m.survey_selection.items())
+    acc = tr & (rng.random(n) < np.exp(lo - (lo[tr].max() if tr.any() else 0.0)))
+    ci_ = np.flatnonzero(acc)
+    if len(ci_) < need["corredor"][1]:
+        raise GeographyError(f"programme survey: only {len(ci_)} of {need['corredor'][1]} corridor "
+                             "households accepted; raise survey_pool_factor")
+    keep = ~tr
+    keep[ci_[:need["corredor"][1]]] = True   # candidates are in random (draw) order
+    sv = sv[keep].reset_index(drop=True)
+    c = {k_: v[keep] for k_, v in c.items()}
+    dom, hog, estr, dpto, tr = dom[keep], hog[keep], estr[keep], dpto[keep], tr[keep]
+    n = len(sv)
+    yrs = np.full(n, 2012)
+    # unusable rows (gasto incompleto) at random within each group
+    use = np.zeros(n, bool)
+    for grp, (nn, _) in need.items():
+        idx = rng.permutation(np.flatnonzero((sv["grupo"] == grp).to_numpy()))
+        use[idx[:nn]] = True
     rural = (estr >= 6).astype(float)
     alt = sv["altitud"].to_numpy(float) if "altitud" in sv else np.zeros(n)
     h = _loc_year(m, yrs, rural, alt / 1000, np.isin(dom, (1, 2, 3, 8)).astype(float), (dom == 7).astype(float))

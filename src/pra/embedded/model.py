@@ -153,7 +153,17 @@ class HouseholdModel:
     survey_n_corridor: int = 2356
     survey_n_adjacent: int = 4019
     survey_n_unusable: int = 225
-    survey_ses_shift_corridor: float = 0.28    # selection on observables (SES index)
+    # Selection on observables: corridor households are kept from survey_pool_factor x as many
+    # candidates with odds exp(sum gamma_k x_k), x_k probit covariates (docs/embedded_data.md §6)
+    survey_pool_factor: int = 40
+    survey_selection: dict = _d(educ_3=0.03, educ_4=0.06, educ_5=0.09, educ_6=0.18, educ_7=0.24,
+                                wall_brick=0.2, floor_finished=0.12, roof_concrete_tile=-0.2,
+                                head_migrant=-0.2, head_female=-0.2, n_0_5=-0.3, n_6_14=-0.25,
+                                head_age=0.02, ln_altitude=-0.6)
+    # The programme surveyed rural producers: both groups are drawn from rural centres (≤ this
+    # 2007 population), so corridor and adjacent households differ through covariates, not
+    # because corridor districts hold the regional cities.
+    survey_max_centre_population: int = 2000
     att_ln_exp: float = 0.102                  # exact mean of the survey effect over treated
     att_ln_exp_poor: float = 0.17              # effect for counterfactually poor treated
     att_living: float = -0.128                 # expected probability shift (realised in params)
