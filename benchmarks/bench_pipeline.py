@@ -1,0 +1,132 @@
+"""Benchmark: the whole pipeline through Snakemake against the same computations in one process.
+
+Prints, for each scale asked:
+- the full workflow (`rule all`) from clean `resources/` and `results/` with --cores 2;
+- the floor: the same library calls, in the same order, in one warm Python process (data
+  generation, six harmonisation years, geo-referencing, distances, spatial sample, Map 1, the
+  whole DD grid, Figures 6-8, the matching design, every publication table);
+- their ratio (target <= 1.5);
+- a no-op rerun (target < 5 s) and the DAG construction time of the full grid (a dry run).
+
+    python benchmarks/bench_pipeline.py [--scales 1 10] [--workdir /tmp/pra-bench-pipeline]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def smk(workdir: Path, config: Path, *args: str) -> float:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+           "--configfile", str(config), "--quiet", "all", *args]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def floor(scale: float, out: Path) -> float:
+    """The pipeline's computations in this one process (imports warmed up beforehand)."""
+    import pra.config
+    from pra.did.batch import order_store, run_batch
+    from pra.did.figures import figure6, figure7, figure8
+    from pra.did.specs import build_specs, chunks_by_id
+    from pra.embedded.synthesize import synthesize
+    from pra.geo.distance import connect, nearest_locality
+    from pra.geo.georef import georeference
+    from pra.geo.maps import map1
+    from pra.geo.sample import attach_distances, spatial_sample, table2
+    from pra.ingest import read_centres
+    from pra.ingest.harmonise import harmonise_year
+    from pra.ingest.programme import harmonise_programme_survey, read_frame
+    from pra.matching.outputs import run_matching, table5
+    from pra.matching.sample import matching_sample, table3
+    from pra.report import tables as T
+
+    cfg = pra.config.load(overrides={"data": {"embedded": {"scale": scale}}})
+    sp, m = cfg["spatial"], cfg["matching"]
+    t0 = time.perf_counter()
+    emb = out / "embedded"
+    synthesize(emb, scale=scale, seed=cfg["seed"])
+    centres = read_centres(emb / "centros_poblados.csv")
+    years = [harmonise_year(emb / "enaho", emb / "enaho/2012", y, centres)[0] for y in cfg["years"]]
+    hh = pd.concat(years, ignore_index=True).sort_values("hh_id", kind="stable").reset_index(drop=True)
+    codes = {"codccpp": str, "ubigeo": str}
+    register = pd.read_csv(emb / "pra2_localidades.csv", dtype=codes)
+    localities, t1 = georeference(register, pd.read_csv(emb / "centros_poblados.csv", dtype=codes))
+    con = connect(threads=2)
+    dist = nearest_locality(hh[["hh_id", "latitude", "longitude"]], localities, con=con)
+    con.close()
+    sample, _ = spatial_sample(hh, dist, sample_space_km=sp["sample_space_km"],
+                               treatment_radius_km=sp["treatment_radius_km"], ring_km=sp["ring_km"],
+                               bands_km=sp["bands_km"], post_start=cfg["post_start"], sample=sp["sample"])
+    with_dist = attach_distances(hh, dist)
+    t2 = table2(with_dist, sp["bands_km"], sp["sample_space_km"], cfg["years"])
+    space = with_dist[with_dist["dist_km"] <= sp["sample_space_km"]].reset_index(drop=True)
+    map1(with_dist[["hh_id", "latitude", "longitude", "dist_km"]], localities,
+         sample_space_km=sp["sample_space_km"], treatment_radius_km=sp["treatment_radius_km"],
+         png_path=out / "map1.png", pdf_path=out / "map1.pdf")
+    chunks = chunks_by_id(build_specs(cfg), cfg["did"]["batch_size"])
+    store = order_store(pd.concat([run_batch(space, s, cluster=cfg["did"]["cluster"])
+                                   for s in chunks.values()], ignore_index=True))
+    for fig in (figure6, figure7, figure8):
+        fig(store, [out / f"{fig.__name__}.png", out / f"{fig.__name__}.pdf"])
+    frame = read_frame(emb / "marco_muestral_2012.csv")
+    prog, _, _ = harmonise_programme_survey(emb / "encuesta_pra2_2012.dta", frame,
+                                            deflator_dir=emb / "enaho/2012", centres=centres)
+    msample, _ = matching_sample(hh, prog, frame, baseline_year=m["baseline_year"],
+                                 months=tuple(m["baseline_months"]), followup_year=m["followup_year"])
+    mout = run_matching(msample, outcomes=list(m["outcomes"]), kernel=m["kernel"],
+                        bandwidth=m["bandwidth"], common_support=m["common_support"],
+                        trim_pct=m["trim_pct"], reps=m["bootstrap_reps"], seed=cfg["seed"],
+                        on_separation=m["on_separation"])
+    tabs = T.build_all(store=store, matching_store=mout.estimates, table1_csv=t1, table2_csv=t2,
+                       dd_sample=sample, table3_csv=table3(msample), table5_csv=table5(msample),
+                       table14_csv=mout.table14, table15_csv=mout.table15, table16_csv=mout.table16)
+    T.write_tables(tabs, out / "tables")
+    T.write_excel(tabs, out / "tables.xlsx")
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scales", type=float, nargs="+", default=[1.0])
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/pra-bench-pipeline"))
+    a = ap.parse_args()
+    print(f"machine: {platform.node()}, {platform.processor() or platform.machine()}, "
+          f"python {platform.python_version()}")
+    rows = []
+    for scale in a.scales:
+        wd = a.workdir / f"scale-{scale:g}"
+        shutil.rmtree(wd, ignore_errors=True)
+        wd.mkdir(parents=True)
+        cfg = wd / "bench_config.yaml"
+        cfg.write_text(f"data:\n  embedded:\n    scale: {scale}\n")
+        wall = smk(wd, cfg, "--cores", "2")
+        noop = smk(wd, cfg, "--cores", "2")
+        dag = smk(wd, cfg, "-n")
+        with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
+            floor(0.05, Path(tmp))  # warm-up: imports, caches (not timed)
+        with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
+            warm = floor(scale, Path(tmp))
+        rows.append((scale, wall, warm, noop, dag))
+        print(f"scale {scale:g}: snakemake --cores 2 {wall:7.1f} s | one warm process {warm:7.1f} s | "
+              f"ratio {wall / warm:4.2f} | no-op rerun {noop:5.1f} s | dry run (DAG) {dag:5.1f} s",
+              flush=True)
+    if len(rows) > 1:
+        (s0, w0, f0, *_), (s1, w1, f1, *_) = rows[0], rows[-1]
+        print(f"growth from scale {s0:g} to {s1:g} (x{s1 / s0:g}): snakemake x{w1 / w0:.1f}, "
+              f"warm process x{f1 / f0:.1f}")
+
+
+if __name__ == "__main__":
+    main()
