@@ -115,7 +115,7 @@ def main() -> None:
         noop = smk(wd, cfg, "--cores", "2")
         dag = smk(wd, cfg, "-n")
         with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
-            floor(0.05, Path(tmp))  # warm-up: imports, caches (not timed)
+            floor(0.1, Path(tmp))  # warm-up: imports, caches (not timed)
         with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
             warm = floor(scale, Path(tmp))
         rows.append((scale, wall, warm, noop, dag))
