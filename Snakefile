@@ -13,6 +13,16 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 report: "report/workflow.rst"
 
 
+# Jobs import the workflow's own package (also when it is not pip-installed, e.g. in the conda
+# environment of `--sdm conda`): put src/ first on their PYTHONPATH.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p
+)
+
+
+conda: "envs/pra.yaml"
+
+
 # Schema first (unknown keys, types, defaults), then the cross-key checks of pra.config.
 validate(config, "schemas/config.schema.yaml")
 
