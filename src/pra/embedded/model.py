@@ -159,7 +159,7 @@ class HouseholdModel:
     survey_selection: dict = _d(educ_3=0.03, educ_4=0.06, educ_5=0.09, educ_6=0.18, educ_7=0.24,
                                 wall_brick=0.2, floor_finished=0.12, roof_concrete_tile=-0.2,
                                 head_migrant=-0.2, head_female=-0.2, n_0_5=-0.3, n_6_14=-0.25,
-                                head_age=0.02, ln_altitude=-0.6)
+                                head_age=0.008, ln_altitude=-0.6)
     # The programme surveyed rural producers: both groups are drawn from rural centres (≤ this
     # 2007 population), so corridor and adjacent households differ through covariates, not
     # because corridor districts hold the regional cities.
