@@ -168,11 +168,9 @@ FAKE_SCALE = 0.1
 
 
 def _real_builders():
-    try:
-        from pra.embedded.geography import build_geography
-        from pra.embedded.households import build_households
-    except ImportError as exc:  # the content generators are written in parallel
-        pytest.skip(f"real generators not importable yet: {exc}")
+    from pra.embedded.geography import build_geography
+    from pra.embedded.households import build_households
+
     return build_geography, build_households
 
 

@@ -353,7 +353,7 @@ def test_params_json(small):
 
 def test_real_geography():
     """On the real geography when it exists (H1's module); the stand-in covers the logic."""
-    geography = pytest.importorskip("pra.embedded.geography", reason="geography generator not yet present")
+    from pra.embedded import geography
     geo = geography.build_geography(0.1, np.random.default_rng(2))
     h = build_households(geo, 0.1, np.random.default_rng(3))
     t = h.truth[(h.truth["interview"] == 1) & (h.truth["hh_type"] == "producer")]

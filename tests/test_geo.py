@@ -1,7 +1,6 @@
 """Geo stage: geo-referencing, DuckDB-spatial distances, spatial sample, Tables 1–2, Map 1."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -307,18 +306,8 @@ def test_map1_written_and_deterministic(tmp_path, random_case):
 
 
 # ----------------------------------------------------------------------------- embedded data
-def _generator_ready() -> bool:
-    try:
-        return all(importlib.util.find_spec(m) is not None for m in
-                   ["pra.embedded.synthesize", "pra.embedded.geography", "pra.embedded.households"])
-    except ModuleNotFoundError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
-    if not _generator_ready():
-        pytest.skip("embedded generator (pra.embedded.geography/households/synthesize) missing")
     from pra.embedded.synthesize import synthesize
 
     out = tmp_path_factory.mktemp("embedded") / "tree"

@@ -1,7 +1,6 @@
 """harmonise_year on tiny hand-built years (every format), bad inputs, and the embedded truth."""
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -184,19 +183,8 @@ def test_missing_deflator_stops(tmp_path):
 # --------------------------------------------------------------------------------------------
 # the embedded generator: harmonised outcomes against truth, household by household
 # --------------------------------------------------------------------------------------------
-def _generator_ready() -> bool:
-    try:
-        import pra.embedded.synthesize  # noqa: F401
-        return all(importlib.util.find_spec(m) is not None
-                   for m in ("pra.embedded.geography", "pra.embedded.households"))
-    except ImportError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
-    if not _generator_ready():
-        pytest.skip("embedded generator (pra.embedded.geography/households) not importable yet")
     from pra.embedded.synthesize import synthesize
 
     out = tmp_path_factory.mktemp("embedded")
