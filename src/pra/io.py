@@ -53,6 +53,20 @@ def write_csv_atomic(df: pd.DataFrame, path, **kwargs) -> None:
         df.to_csv(tmp, **kwargs)
 
 
+def save_figure(fig, paths, *, dpi: int = 150, bbox_inches=None) -> None:
+    """Write a matplotlib figure to every path (format from the suffix: .png, .pdf, ...)
+    atomically and without clock metadata (same data, same bytes), then close it."""
+    import matplotlib.pyplot as plt
+
+    for p in map(Path, paths):
+        suffix = p.suffix.lower()
+        meta = ({"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
+                if suffix == ".pdf" else {"Software": None} if suffix == ".png" else None)
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, format=suffix.lstrip("."), metadata=meta, dpi=dpi, bbox_inches=bbox_inches)
+    plt.close(fig)
+
+
 def write_text_atomic(text: str, path) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pra.io import atomic_path  # noqa: E402
+from pra import io as pra_io  # noqa: E402
 
 OUTCOME_LABELS = {
     "ln_pc_exp": "Ln(per capita expenditure)",
@@ -30,15 +30,7 @@ _RC = {"pdf.fonttype": 42, "svg.hashsalt": "pra", "font.size": 9, "axes.spines.t
 
 
 def save_figure(fig, paths: Sequence[str | Path]) -> None:
-    """Write ``fig`` to every path (by suffix .png/.pdf) atomically, without time metadata."""
-    for p in paths:
-        p = Path(p)
-        suffix = p.suffix.lower()
-        meta = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None} if suffix == ".pdf" \
-            else {"Software": None} if suffix == ".png" else None
-        with atomic_path(p) as tmp:
-            fig.savefig(tmp, format=suffix.lstrip("."), metadata=meta, dpi=150, bbox_inches="tight")
-    plt.close(fig)
+    pra_io.save_figure(fig, paths, dpi=150, bbox_inches="tight")
 
 
 def _treat(store: pd.DataFrame, family: str, outcome: str) -> pd.DataFrame:

@@ -7,13 +7,12 @@ says so). Deterministic output (no timestamps), written atomically.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pra.geo.maps import department_hulls, district_capitals  # also selects the Agg backend
-from pra.io import atomic_path
+from pra.io import save_figure
 
 CAPTION = (
     "Department outlines are approximations: convex hulls of district capitals (INEI ubigeo list), "
@@ -83,10 +82,7 @@ def map2(sample: pd.DataFrame, frame: pd.DataFrame, *, png_path, pdf_path, dpi: 
         caption += f" {n_frame_missing:,} frame districts not in the capitals list are not drawn."
     fig.text(0.01, 0.01, caption, fontsize=6.5, wrap=True, va="bottom")
     fig.subplots_adjust(bottom=0.1)
-    for path, meta in [(png_path, {"Software": None}), (pdf_path, {"CreationDate": None})]:
-        with atomic_path(Path(path)) as tmp:
-            fig.savefig(tmp, dpi=dpi, metadata=meta, format=Path(path).suffix.lstrip("."))
-    plt.close(fig)
+    save_figure(fig, [png_path, pdf_path], dpi=dpi)
     return {"households_drawn": int(drawable.sum()), "households_without_coordinates": n_missing,
             "frame_districts_not_drawn": n_frame_missing}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from importlib import resources
-from pathlib import Path
 
 import matplotlib
 
@@ -20,7 +19,7 @@ from matplotlib.patches import Polygon as MplPolygon  # noqa: E402
 from shapely import MultiPoint, Point, unary_union  # noqa: E402
 from shapely.geometry import MultiPolygon  # noqa: E402
 
-from pra.io import atomic_path  # noqa: E402
+from pra.io import save_figure  # noqa: E402
 
 KM_LAT = 110.95  # km per degree of latitude at Peru's latitudes (planar drawing only)
 KM_LON_EQ = 111.32
@@ -118,7 +117,4 @@ def map1(
         caption += f" {n_missing:,} household-years without usable coordinates are not drawn."
     fig.text(0.01, 0.01, caption, fontsize=6.5, wrap=True, va="bottom")
     fig.subplots_adjust(bottom=0.1)
-    for path, meta in [(png_path, {"Software": None}), (pdf_path, {"CreationDate": None})]:
-        with atomic_path(Path(path)) as tmp:
-            fig.savefig(tmp, dpi=dpi, metadata=meta, format=Path(path).suffix.lstrip("."))
-    plt.close(fig)
+    save_figure(fig, [png_path, pdf_path], dpi=dpi)

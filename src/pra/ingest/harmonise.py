@@ -255,6 +255,27 @@ def prepare_centres(centres: pd.DataFrame) -> pd.DataFrame:
 # main entry
 
 
+def housing_indicators(h: pd.DataFrame, sanitation_col: str, sanitation_map: dict) -> pd.DataFrame:
+    """Housing dummies of contract §3 from module-100 codes (missing where the code is missing);
+    shared by ENAHO and the programme survey, which use the same codes."""
+    def ind(cond, col):
+        return cond.astype(float).where(h[col].notna())
+
+    sanitation = h[sanitation_col].map(sanitation_map).astype(object)
+    return pd.DataFrame({
+        "wall_brick": ind(h["p102"] == 1, "p102"),
+        "floor_dirt": ind(h["p103"] == 6, "p103"),
+        "floor_finished": ind(h["p103"].between(1, 5), "p103"),
+        "roof_concrete_tile": ind(h["p103a"].isin([1, 3]), "p103a"),
+        "electricity": ind(h["p1121"] == 1, "p1121"),
+        "water_public": ind(h["p110"].between(1, 3), "p110"),
+        "sanitation": sanitation,
+        "sanitation_public": sanitation.isin(["public_in", "public_out"]).astype(float).where(
+            sanitation.notna()),
+        "cook_firewood": ind(h["p113a"].isin([5, 6, 7]), "p113a"),
+    }, index=h.index)
+
+
 def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame):
     """Harmonise ENAHO ``year`` → (household table, ingest ledger entries, report dict).
 
@@ -431,18 +452,9 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame):
     hn = ctx.count_failures("100", hh, ["p102", "p103", "p103a", "p104", "p110", scol, "p1121",
                                         "p113a", "latitud", "longitud"]
                             + (["altitud"] if year >= 2010 else []))
-    ind = lambda cond, col: cond.astype(float).where(hn[col].notna())  # noqa: E731
-    out["wall_brick"] = ind(hn["p102"] == 1, "p102")
-    out["floor_dirt"] = ind(hn["p103"] == 6, "p103")
-    out["floor_finished"] = ind(hn["p103"].between(1, 5), "p103")
-    out["roof_concrete_tile"] = ind(hn["p103a"].isin([1, 3]), "p103a")
-    out["electricity"] = ind(hn["p1121"] == 1, "p1121")
-    out["water_public"] = ind(hn["p110"].between(1, 3), "p110")
     smap = SANITATION_P111A if year >= 2012 else SANITATION_P111
-    out["sanitation"] = hn[scol].map(smap).astype(object)
-    out["sanitation_public"] = out["sanitation"].isin(["public_in", "public_out"]).astype(
-        float).where(out["sanitation"].notna())
-    out["cook_firewood"] = ind(hn["p113a"].isin([5, 6, 7]), "p113a")
+    for col, values in housing_indicators(hn, scol, smap).items():
+        out[col] = values
     rooms = hn["p104"].where(hn["p104"] > 0)
     rep["checks"]["households_with_zero_or_missing_rooms"] = int(rooms.isna().sum())
     out["persons_per_room"] = snum["mieperho"] / rooms

@@ -24,6 +24,7 @@ from pra.ingest.harmonise import (
     EDUC_P301A,
     REGION_DOMINIO,
     SANITATION_P111,
+    housing_indicators,
     _fmt_value,
     _p37_reversed,
     _read_deflators,
@@ -219,21 +220,15 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     out["hh_size"] = n["mieperho"]
     for c in ("n_0_5", "n_6_14", "n_65plus"):
         out[c] = n[c]
-    ind = lambda cond, col: cond.astype(float).where(n[col].notna())  # noqa: E731
-    out["wall_brick"] = ind(n["p102"] == 1, "p102")
-    out["floor_dirt"] = ind(n["p103"] == 6, "p103")
-    out["floor_finished"] = ind(n["p103"].between(1, 5), "p103")
-    out["roof_concrete_tile"] = ind(n["p103a"].isin([1, 3]), "p103a")
-    out["electricity"] = ind(n["p1121"] == 1, "p1121")
-    out["water_public"] = ind(n["p110"].between(1, 3), "p110")
-    out["sanitation"] = n["p111"].map(SANITATION_P111).astype(object)
-    out["sanitation_public"] = out["sanitation"].isin(["public_in", "public_out"]).astype(float).where(
-        out["sanitation"].notna())
-    out["cook_firewood"] = ind(n["p113a"].isin([5, 6, 7]), "p113a")
+    for col, values in housing_indicators(n, "p111", SANITATION_P111).items():
+        out[col] = values
     rooms = n["p104"].where(n["p104"] > 0)
     out["persons_per_room"] = n["mieperho"] / rooms
 
     # --- production: only the activity flags and hectares are asked -------------------------
+    def ind(cond, col):
+        return cond.astype(float).where(n[col].notna())
+
     out["agri"] = ind(n["p20001a"] > 0, "p20001a")
     out["livestock"] = ind(n["p20001b"] > 0, "p20001b")
     out["forestry"] = ind(n["p20001c"] > 0, "p20001c")

@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from pra.io import save_figure
+
 
 def _wreg(y, d, w, cl):
     """Weighted (aweight) regression y ~ 1 + d with CRV1 SE by cluster (pyfixest).
@@ -157,6 +159,5 @@ def plot_score_densities(dens: pd.DataFrame, path_stem: str, title: str | None =
         fig.suptitle(title)
     fig.tight_layout()
     png, pdf = f"{path_stem}.png", f"{path_stem}.pdf"
-    fig.savefig(png, dpi=150, metadata={"Software": None})
-    fig.savefig(pdf, metadata={"CreationDate": None, "Producer": None})
+    save_figure(fig, [png, pdf])
     return [png, pdf]
