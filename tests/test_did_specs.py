@@ -95,15 +95,18 @@ def test_chunk_specs_partitions_and_groups(specs):
     assert sorted(ids) == sorted(specs["spec_id"]) and len(ids) == len(set(ids))
     assert all(1 <= len(b) <= 7 for b in batches)
     assert batches == chunk_specs(specs.iloc[::-1], 7)  # independent of the input order
-    # specs sharing a prepared sample are contiguous
-    from pra.did.specs import prep_key
-    keys = [prep_key(s) for b in batches for s in b]
+    # a batch never spans two job groups; inside a group, specs sharing a prepared sample are
+    # contiguous (a job prepares each sample once)
+    from pra.did.specs import job_group, prep_key
+    assert all(len({job_group(s) for s in b}) == 1 for b in batches)
+    keys = [(job_group(s), prep_key(s)) for b in batches for s in b]
     seen, prev = set(), None
     for k in keys:
         if k != prev:
             assert k not in seen
             seen.add(k)
         prev = k
+    assert len({job_group(s) for s in spec_records(specs)}) == 6  # main + 5 families of their own
     with pytest.raises(ValueError):
         chunk_specs(specs, 0)
     from pra.did import chunks_by_id

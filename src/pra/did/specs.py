@@ -222,21 +222,32 @@ def prep_key(spec: dict) -> str:
                       separators=(",", ":"))
 
 
+# Families estimated on the main sample (the configured radius) share one job; every other
+# family (the radius sweep, bands, placebo starts, rings, household samples) has its own jobs.
+MAIN_FAMILIES = ("base", "semester", "gap", "subgroup", "means")
+
+
+def job_group(spec: dict) -> str:
+    """The job a spec belongs to: 'main' or its family (see :data:`MAIN_FAMILIES`)."""
+    return "main" if spec["family"] in MAIN_FAMILIES else spec["family"]
+
+
 def chunk_specs(specs: pd.DataFrame | list[dict], batch_size: int) -> list[list[dict]]:
     """Deterministic batches of at most ``batch_size`` specs for Snakemake jobs.
 
-    Specs are grouped by their prepared sample (:data:`PREP_FIELDS`); a batch never spans two
-    groups, so a job prepares its sample once, and changing one grid value (say one radius)
-    changes only the batches of that value: the other jobs keep their ids and do not rerun.
-    Groups are ordered by their key, specs inside a group by (family order, spec_id).
+    A batch never spans two job groups (:func:`job_group`), so a change to one part of the grid
+    (say one radius of the sweep) changes only that group's batches: the other jobs keep their
+    ids and do not rerun. Few groups keep per-job start-up (imports, reading the sample) small
+    next to the estimation. Inside a group specs are ordered by prepared sample, then (family
+    order, spec_id), so a job prepares each sample once (:func:`pra.did.batch.run_batch`).
     """
     if int(batch_size) < 1:
         raise ValueError(f"chunk_specs: batch_size must be ≥ 1, got {batch_size}")
     recs = spec_records(specs) if isinstance(specs, pd.DataFrame) else list(specs)
     fam = {f: i for i, f in enumerate(FAMILIES)}
-    recs = sorted(recs, key=lambda s: (prep_key(s), fam.get(s["family"], 99), s["spec_id"]))
+    recs = sorted(recs, key=lambda s: (job_group(s), prep_key(s), fam.get(s["family"], 99), s["spec_id"]))
     batches: list[list[dict]] = []
-    for _, group in itertools.groupby(recs, key=prep_key):
+    for _, group in itertools.groupby(recs, key=job_group):
         group = list(group)
         batches += [group[i:i + batch_size] for i in range(0, len(group), batch_size)]
     return batches
