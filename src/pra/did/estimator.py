@@ -193,6 +193,21 @@ def _vcov(cluster: str | None):
     return {"CRV1": cluster} if cluster else "hetero"
 
 
+def _feols(fml: str, frame: pd.DataFrame, cluster: str | None, weights: str | None, ssc: dict | None):
+    """pyfixest.feols with CRV1 (or hetero) errors, optional weights and ssc, quietly; singleton
+    drops are counted by the caller, not warned about."""
+    kw = {"vcov": _vcov(cluster)}
+    if weights:
+        kw["weights"] = weights
+    if ssc:
+        kw["ssc"] = pf.ssc(**ssc)
+    with warnings.catch_warnings():
+        for a, c in _QUIET:
+            warnings.simplefilter(a, c)
+        warnings.filterwarnings("ignore", message=r".*singleton fixed effect", category=UserWarning)
+        return pf.feols(fml, data=frame, **kw)
+
+
 def _result(fit, terms_cols_first: str | None, dropped: dict[str, int], n_in: int,
             cluster: str | None) -> DidResult:
     tidy = fit.tidy().reset_index()
@@ -258,17 +273,8 @@ def estimate(data: pd.DataFrame, outcome: str, treatment: str | Sequence[str],
     _check_clusters(frame, cluster, outcome)
     if frame.empty:
         raise ValueError(f"estimate: no rows left for {outcome!r} after dropping missing values {dropped}")
-    fml = formula(outcome, terms, fe, controls)
-    kw = {"vcov": _vcov(cluster)}
-    if weights:
-        kw["weights"] = weights
-    if ssc:
-        kw["ssc"] = pf.ssc(**ssc)
-    with warnings.catch_warnings():
-        for a, c in _QUIET:
-            warnings.simplefilter(a, c)
-        warnings.filterwarnings("ignore", message=r".*singleton fixed effect", category=UserWarning)
-        fit = pf.feols(fml, data=frame[used].reset_index(drop=True), **kw)
+    fit = _feols(formula(outcome, terms, fe, controls), frame[used].reset_index(drop=True),
+                 cluster, weights, ssc)
     first = terms[0] if terms and _IDENT.fullmatch(terms[0]) else None
     return _result(fit, first, dropped, len(frame), cluster)
 
@@ -312,16 +318,7 @@ def estimate_many(data: pd.DataFrame, outcomes: Sequence[str], treatment: str | 
     if nested:
         rhs_controls.append("csw0(" + ", ".join(" + ".join(b) for b in nested) + ")")
     fml = formula(outcomes, terms, fe, rhs_controls)
-    kw = {"vcov": _vcov(cluster)}
-    if weights:
-        kw["weights"] = weights
-    if ssc:
-        kw["ssc"] = pf.ssc(**ssc)
-    with warnings.catch_warnings():
-        for a, c in _QUIET:
-            warnings.simplefilter(a, c)
-        warnings.filterwarnings("ignore", message=r".*singleton fixed effect", category=UserWarning)
-        multi = pf.feols(fml, data=base_frame, **kw)
+    multi = _feols(fml, base_frame, cluster, weights, ssc)
     fits = list(multi.all_fitted_models.values()) if hasattr(multi, "all_fitted_models") else [multi]
     nmod = len(nested) + 1
     out: dict[tuple[str, int], DidResult] = {}
