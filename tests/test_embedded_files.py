@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pra.embedded.geography import Geography
 import pyreadstat
 import pytest
 
@@ -32,17 +34,6 @@ MODULES = [m for m, _ in layout.MODULES]
 # ------------------------------------------------------------------------------------------
 # stand-in builders (same signatures and fields as contract §2.1-2.2)
 # ------------------------------------------------------------------------------------------
-@dataclass
-class FakeGeo:
-    districts: pd.DataFrame
-    centres: pd.DataFrame
-    register: pd.DataFrame
-    register_truth: pd.DataFrame
-    localities_geo: pd.DataFrame
-    frame: pd.DataFrame
-    conglomerates: pd.DataFrame
-
-
 @dataclass
 class FakeHH:
     modules: dict
@@ -79,8 +70,8 @@ def fake_geography(scale, rng):
         "dist_km": rng.uniform(0, 40, n_cong)})
     frame = pd.DataFrame({"ubigeo": ["080601"], "departamento": ["CUSCO"], "provincia": ["P"],
                           "distrito": ["D"], "grupo": ["corredor"]})
-    return FakeGeo(pd.DataFrame({"ubigeo": ubigeos}), centres, register, register_truth,
-                   centres.head(2)[["codccpp", "latitud", "longitud"]], frame, cong)
+    return Geography(scale, pd.DataFrame({"ubigeo": ubigeos}), centres, register, register_truth,
+                     centres.head(2)[["codccpp", "latitud", "longitud"]], frame, cong)
 
 
 def fake_households(geo, scale, rng):

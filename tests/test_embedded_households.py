@@ -7,10 +7,11 @@ importable.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from pra.embedded.geography import Geography
 import pytest
 
 from pra.embedded.households import build_households, deflator_dpto, dominio_a
@@ -19,18 +20,7 @@ from pra.embedded.model import DEFAULT
 DEPTS = (2, 4, 5, 8, 9, 10, 12, 13, 15, 17, 19, 21)   # the 12 PRA-II departments
 
 
-@dataclass
-class StandInGeography:
-    districts: pd.DataFrame
-    centres: pd.DataFrame
-    register: pd.DataFrame
-    register_truth: pd.DataFrame
-    localities_geo: pd.DataFrame
-    frame: pd.DataFrame
-    conglomerates: pd.DataFrame
-
-
-def standin_geography(scale: float, rng: np.random.Generator) -> StandInGeography:
+def standin_geography(scale: float, rng: np.random.Generator) -> Geography:
     """A crude geography with the contract's fields: ~1,100*scale conglomerates, ~30% within
     20 km of a programme locality, ~8.5 producer households per conglomerate-year."""
     from importlib.resources import files
@@ -73,8 +63,8 @@ def standin_geography(scale: float, rng: np.random.Generator) -> StandInGeograph
     fr = pd.DataFrame({"ubigeo": ub[:40]})
     fr["grupo"] = np.where(np.arange(len(fr)) % 2 == 0, "corredor", "adyacente")
     empty = pd.DataFrame()
-    return StandInGeography(districts=d, centres=cen, register=empty, register_truth=empty,
-                            localities_geo=empty, frame=fr, conglomerates=cg)
+    return Geography(scale=scale, districts=d, centres=cen, register=empty, register_truth=empty,
+                     localities_geo=empty, frame=fr, conglomerates=cg)
 
 
 @pytest.fixture(scope="module")
