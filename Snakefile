@@ -20,6 +20,13 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 
+# One BLAS/OpenMP/numba thread per job (Snakemake does this for shell jobs, not script jobs): jobs
+# run side by side without oversubscribing the cores, and pyfixest's numba reductions give the
+# same digits on every machine. Rules that use more threads pass them explicitly (DuckDB).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+
 conda: "envs/pra.yaml"
 
 
@@ -34,6 +41,10 @@ include: "rules/geo.smk"
 include: "rules/did.smk"
 include: "rules/matching.smk"
 include: "rules/report.smk"
+
+
+# On a cluster these run on the submitting host: they only gather files (no queue wait for them).
+localrules: all, did_store, results_index
 
 
 rule all:

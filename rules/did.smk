@@ -1,6 +1,6 @@
 # Difference-in-differences grid (Design 1): specifications as data, one job per group of
-# specifications (main sample, or one family: pra.did.specs.chunk_specs), one tidy estimates
-# store, Figures 6-8.
+# specifications (main sample, radius sweep or other robustness families, at most did.batch_size
+# each: pra.did.specs.chunk_specs), one tidy estimates store, Figures 6-8.
 from pra.did.specs import build_specs, chunks_by_id
 
 DID_CHUNKS = chunks_by_id(build_specs(config), config["did"]["batch_size"])

@@ -68,6 +68,9 @@ rule matching_estimate:
                        category="4. Matching DD", subcategory="Figures",
                        labels={"figure": "Figure 9", "content": "score densities"}),
         fig_pdf="results/matching/figure9.pdf",
+    # The longest single job (bootstrap): start it as soon as its sample exists, beside the DD
+    # batches, rather than after them where it would be the whole tail of the run.
+    priority: 10
     params:
         matching=config["matching"],
         seed=config["seed"],

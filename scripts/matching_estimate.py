@@ -25,7 +25,7 @@ out = run_matching(
     pd.read_parquet(smk.input.sample), outcomes=list(m["outcomes"]), kernel=m["kernel"],
     bandwidth=float(m["bandwidth"]), common_support=m.get("common_support"),
     trim_pct=m.get("trim_pct"), reps=int(m["bootstrap_reps"]), seed=int(smk.params.seed),
-    # not yet a config key: small (test-size) samples can have a dummy that predicts treatment
+    # small (test-size) samples can have a dummy that predicts treatment: config says what to do
     on_separation=m["on_separation"])
 write_csv_atomic(out.table14, smk.output.table14)
 write_csv_atomic(out.table15, smk.output.table15)

@@ -474,3 +474,38 @@ def test_failed_replicates_are_counted_and_warned():
         res = kernel_did(df, "y", "d", "post", ["x1", "rare"], "centre", reps=20, seed=0)
     assert 0 < res.reps_failed < 20
     assert int(res.table["reps_ok"].iloc[0]) == 20 - res.reps_failed and np.isfinite(res.se)
+
+
+# ---------------------------------------------------------------------------------------------
+# fast Gauss transform (large samples) against the direct kernel sums
+# ---------------------------------------------------------------------------------------------
+def test_gauss_sums_equal_direct_sums_including_far_targets():
+    from pra.matching.gausssum import gauss_sums
+
+    rng = np.random.default_rng(5)
+    sc = np.sqrt(0.5) / 0.06
+    pc = np.r_[rng.uniform(0.05, 0.2, 1500), rng.uniform(0.2, 0.45, 1500)]
+    pt = np.r_[np.linspace(0.0, 1.0, 2001), rng.beta(3, 3, 1000)]  # some far from every control
+    Q = np.column_stack([rng.integers(1, 4, len(pc)), rng.normal(size=(len(pc), 2))])
+    S, far = gauss_sums(pt * sc, pc * sc, Q)
+    direct = np.exp(-np.subtract.outer(pt * sc, pc * sc) ** 2) @ Q
+    assert 0 < far.sum() < len(pt) and (S[far] == 0).all()
+    near = ~far
+    np.testing.assert_allclose(S[near, 0], direct[near, 0], rtol=1e-13)  # denominators, relative
+    np.testing.assert_allclose(S[near, 1:] / S[near, :1], direct[near, 1:] / direct[near, :1],
+                               rtol=0, atol=1e-13)
+
+
+def test_fast_gauss_path_equals_direct_path(planted, monkeypatch):
+    """The whole estimator (scores, weights, bootstrap) with every period above the size at which
+    the fast Gauss transform takes over equals the direct computation to rounding."""
+    import pra.matching.kernel as K
+
+    df, direct = planted
+    monkeypatch.setattr(K, "FAST_GAUSS_ABOVE", 0)
+    fast = kernel_did(df, ["y", "y2"], "d", "post", ["x1", "x2"], "centre", reps=100, seed=2)
+    cols = ["estimate", "se", "ci_low", "ci_high"]
+    np.testing.assert_allclose(fast.table[cols], direct.table[cols], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.boot.to_numpy(), direct.boot.to_numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.weights.fillna(-1), direct.weights.fillna(-1), rtol=1e-10, atol=1e-13)
+    assert (fast.support == direct.support).all()

@@ -39,7 +39,7 @@ TARGETS = [
     "results/estimates/estimates.parquet",
 ]
 # A small DD grid keeps the test fast: 3 batches (base/semester/gap/means at the study radius,
-# the bands, the radius sweep), each its own job (pra.did.specs.chunk_specs).
+# the radius sweep, the bands), each its own job (pra.did.specs.JOB_GROUPS).
 RADII = [8, 12]
 SMALL_GRID = {"did": {"outcomes": ["ln_pc_exp"], "models": [3], "radii_km": RADII,
                       "placebo_starts": [], "rings_km": [], "samples": [], "subgroups": []}}

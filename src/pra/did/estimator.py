@@ -37,8 +37,6 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-import pyfixest as pf
-
 __all__ = ["DidResult", "estimate", "estimate_many", "stars", "formula", "term_columns"]
 
 def _encode_fixed_effects_ordered(fixed_effects: str, data: pd.DataFrame) -> str:
@@ -80,7 +78,18 @@ def _patch_fixef_order() -> bool:
     return True
 
 
-FIXEF_ORDER_PATCHED = _patch_fixef_order()
+FIXEF_ORDER_PATCHED: bool | None = None  # set by _pyfixest() on first use
+
+
+def _pyfixest():
+    """pyfixest, imported (and patched) on first use: it costs ~2 s of imports, which the jobs that
+    only read estimates (store, figures, tables, spec curves) should not pay."""
+    global FIXEF_ORDER_PATCHED
+    import pyfixest
+
+    if FIXEF_ORDER_PATCHED is None:
+        FIXEF_ORDER_PATCHED = _patch_fixef_order()
+    return pyfixest
 
 # pandas 3 floods the output with DeprecationWarnings from inside pyfixest 0.60 (estimators.md §1.1)
 _QUIET = [("ignore", DeprecationWarning), ("ignore", FutureWarning)]
@@ -196,6 +205,7 @@ def _vcov(cluster: str | None):
 def _feols(fml: str, frame: pd.DataFrame, cluster: str | None, weights: str | None, ssc: dict | None):
     """pyfixest.feols with CRV1 (or hetero) errors, optional weights and ssc, quietly; singleton
     drops are counted by the caller, not warned about."""
+    pf = _pyfixest()
     kw = {"vcov": _vcov(cluster)}
     if weights:
         kw["weights"] = weights

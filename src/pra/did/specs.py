@@ -222,14 +222,18 @@ def prep_key(spec: dict) -> str:
                       separators=(",", ":"))
 
 
-# Families estimated on the main sample (the configured radius) share one job; every other
-# family (the radius sweep, bands, placebo starts, rings, household samples) has its own jobs.
-MAIN_FAMILIES = ("base", "semester", "gap", "subgroup", "means")
+# Three jobs at the study's grid, of about 3 s of estimation each (a job's start-up, mostly
+# importing pyfixest and compiling its numba code, is ~2.5 s): the families estimated on the main
+# sample (the configured radius); the radius sweep (Figure 6a), the grid's usual axis of change;
+# the other robustness families (bands, placebo starts, rings, household samples).
+JOB_GROUPS = {"main": ("base", "semester", "gap", "subgroup", "means"), "radius": ("radius",),
+              "robustness": ("band", "placebo", "ring", "sample")}
+_GROUP_OF = {f: g for g, fams in JOB_GROUPS.items() for f in fams}
 
 
 def job_group(spec: dict) -> str:
-    """The job a spec belongs to: 'main' or its family (see :data:`MAIN_FAMILIES`)."""
-    return "main" if spec["family"] in MAIN_FAMILIES else spec["family"]
+    """The job group of a spec (:data:`JOB_GROUPS`)."""
+    return _GROUP_OF[spec["family"]]
 
 
 def chunk_specs(specs: pd.DataFrame | list[dict], batch_size: int) -> list[list[dict]]:
