@@ -509,3 +509,24 @@ def test_fast_gauss_path_equals_direct_path(planted, monkeypatch):
     np.testing.assert_allclose(fast.boot.to_numpy(), direct.boot.to_numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(fast.weights.fillna(-1), direct.weights.fillna(-1), rtol=1e-10, atol=1e-13)
     assert (fast.support == direct.support).all()
+
+
+def test_control_weights_fast_equal_full_matrix_column_sums(monkeypatch):
+    """psmatch2 _weight of each control, with treated and controls far from the other group."""
+    import pra.matching.kernel as K
+
+    rng = np.random.default_rng(9)
+    p = np.r_[rng.uniform(0.5, 0.9, 800), [0.99], rng.uniform(0.0, 0.9, 1500)]
+    d = np.r_[np.ones(801, int), np.zeros(1500, int)]
+    p[801:811] = np.linspace(0.0, 0.05, 10)  # controls far below every treated
+    W, sup = kernel_weights(p, d, "gaussian", 0.02, return_support=True)
+    expected = W.sum(axis=0)
+    pt, pc = p[d == 1][sup], p[d == 0]
+    den = K.kernel_sums(pt, pc, np.ones((len(pc), 1)), "gaussian", 0.02)[:, 0]
+    direct = K.control_weights(pt, pc, den, "gaussian", 0.02)
+    monkeypatch.setattr(K, "FAST_GAUSS_ABOVE", 0)
+    den_f = K.kernel_sums(pt, pc, np.ones((len(pc), 1)), "gaussian", 0.02)[:, 0]
+    fast = K.control_weights(pt, pc, den_f, "gaussian", 0.02)
+    np.testing.assert_allclose(direct, expected, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(fast, expected, rtol=1e-10, atol=1e-300)
+    assert (expected[:10] < 1e-20).all() and (fast[:10] > 0).all()  # tiny, not truncated to 0

@@ -225,9 +225,17 @@ def control_weights(ps, pc, den, kernel, bandwidth):
         w += inv[far_t] @ kernel_matrix(ps[far_t], pc, kernel, bandwidth)
     near_t = ~far_t
     w_near, far_c = gauss_sums(pc * sc, ps[near_t] * sc, inv[near_t])
-    if far_c.any():  # controls far from every such treated: their tiny sums, directly
-        d = np.subtract.outer(pc[far_c] * sc, ps[near_t] * sc)
-        w_near[far_c] = np.exp(-(d * d)) @ inv[near_t]
+    # controls far from every such treated: their tiny sums directly (no row rescaling: these are
+    # columns of the treated rows above), in blocks
+    far_idx, a, inv_near = np.flatnonzero(far_c), ps[near_t] * sc, inv[near_t]
+    step = max(8, _BLOCK // max(len(a), 1))
+    for i in range(0, len(far_idx), step):
+        rows = far_idx[i : i + step]
+        D = np.subtract.outer(pc[rows] * sc, a)
+        np.square(D, out=D)
+        np.negative(D, out=D)
+        np.exp(D, out=D)
+        w_near[rows] = D @ inv_near
     return w + w_near
 
 
