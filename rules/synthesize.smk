@@ -6,6 +6,7 @@ if EMBEDDED:
         output:
             truth=f"{DATA_DIR}/truth.json",
             files=[f"{DATA_DIR}/{f}" for f in layout.all_files() if f != "truth.json"],
+        threads: 2  # writes the ENAHO years in 2 processes (fewer with --cores 1)
         params:
             scale=config["data"]["embedded"]["scale"],
             seed=config["seed"],

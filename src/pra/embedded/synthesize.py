@@ -429,8 +429,22 @@ def _rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.Generator(np.random.PCG64(geo_ss)), np.random.Generator(np.random.PCG64(hh_ss))
 
 
-def write_tree(geo, hh, root: Path, *, seed: int, scale: float) -> dict:
-    """Write every file of contract §1 under ``root``; return the truth.json content."""
+def _write_year(frames: dict[str, pd.DataFrame], year: int, root: str) -> dict[str, int]:
+    """Write one year's ENAHO modules (in layout order); return rows per file."""
+    rows = {}
+    for module, _ in layout.MODULES:
+        write_module(frames[module], year, module, Path(root))
+        rows[layout.module_file(year, module)] = int(len(frames[module]))
+    return rows
+
+
+def write_tree(geo, hh, root: Path, *, seed: int, scale: float, workers: int = 1) -> dict:
+    """Write every file of contract §1 under ``root``; return the truth.json content.
+
+    ``workers`` > 1 writes the ENAHO years in that many processes while this one writes the other
+    files: the pyreadstat and CSV writers hold the GIL, and each file's bytes do not depend on
+    who writes it (the determinism test compares one worker with two).
+    """
     rows: dict[str, int] = {}
     missing = [(y, m) for y in layout.YEARS for m, _ in layout.MODULES if (y, m) not in hh.modules]
     if missing:
@@ -438,13 +452,30 @@ def write_tree(geo, hh, root: Path, *, seed: int, scale: float) -> dict:
     extra = sorted(set(hh.modules) - {(y, m) for y in layout.YEARS for m, _ in layout.MODULES})
     if extra:
         raise SynthesizeError(f"build_households returned tables outside the layout: {extra}")
-    # fixed (year, module) order, never dict order
-    for year in layout.YEARS:
-        for module, _ in layout.MODULES:
-            df = hh.modules[(year, module)]
-            path = write_module(df, year, module, root)
-            rows[layout.module_file(year, module)] = int(len(df))
+    years = {y: {m: hh.modules[(y, m)] for m, _ in layout.MODULES} for y in layout.YEARS}
+    pool = None
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
+        # spawn, not fork: this process may hold pyarrow's threads
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending = [pool.submit(_write_year, years[y], y, str(root)) for y in layout.YEARS] if pool else []
+        if not pool:
+            for year in layout.YEARS:  # fixed year order, never dict order
+                rows.update(_write_year(years[year], year, str(root)))
+        _write_rest(geo, hh, root, rows)
+        for fut in pending:
+            rows.update(fut.result())
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    return _finish_tree(root, rows, hh, geo, seed=seed, scale=scale)
+
+
+def _write_rest(geo, hh, root: Path, rows: dict[str, int]) -> None:
+    """Deflators, centres, register, frame, programme survey and the truth tables."""
     d12 = root / "enaho" / "2012"
     d12.mkdir(parents=True, exist_ok=True)
     defl = hh.deflators.copy()
@@ -470,6 +501,9 @@ def write_tree(geo, hh, root: Path, *, seed: int, scale: float) -> dict:
                                                 compression="zstd")
         rows[name] = int(len(frame))
 
+
+def _finish_tree(root: Path, rows: dict[str, int], hh, geo, *, seed: int, scale: float) -> dict:
+    """Check the files against the layout and write truth.json (checksums, planted values)."""
     files = {rel: {"rows": rows[rel], "sha256": _sha256(root / rel)} for rel in sorted(rows)}
     expected = set(layout.all_files()) - {"truth.json"}
     if set(files) != expected:
@@ -504,13 +538,14 @@ def _safe_to_replace(out_dir: Path) -> None:
 
 
 def synthesize(out_dir: str | os.PathLike, scale: float = 1.0, seed: int = 20140601, *,
-               build_geography=None, build_households=None) -> dict:
+               build_geography=None, build_households=None, workers: int = 1) -> dict:
     """Generate the embedded data into ``out_dir`` and return the truth.json content.
 
     Deterministic: the same ``seed`` and ``scale`` give byte-identical files. The tree appears
     whole or not at all (written to a temporary sibling directory, then moved into place).
     ``build_geography`` / ``build_households`` default to the package's generators; tests pass
-    small stand-ins with the same signatures.
+    small stand-ins with the same signatures. ``workers``: processes writing the ENAHO years
+    (the files are the same bytes for any number).
     """
     if build_geography is None:
         from pra.embedded.geography import build_geography  # heavy; imported on use
@@ -535,7 +570,7 @@ def synthesize(out_dir: str | os.PathLike, scale: float = 1.0, seed: int = 20140
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        truth = write_tree(geo, hh, tmp, seed=seed, scale=scale)
+        truth = write_tree(geo, hh, tmp, seed=seed, scale=scale, workers=workers)
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
