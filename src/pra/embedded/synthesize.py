@@ -453,24 +453,21 @@ def write_tree(geo, hh, root: Path, *, seed: int, scale: float, workers: int = 1
     if extra:
         raise SynthesizeError(f"build_households returned tables outside the layout: {extra}")
     years = {y: {m: hh.modules[(y, m)] for m, _ in layout.MODULES} for y in layout.YEARS}
-    pool = None
     if workers > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # spawn, not fork: this process may hold pyarrow's threads
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        pending = [pool.submit(_write_year, years[y], y, str(root)) for y in layout.YEARS] if pool else []
-        if not pool:
-            for year in layout.YEARS:  # fixed year order, never dict order
-                rows.update(_write_year(years[year], year, str(root)))
+        # spawn, not fork: this process may hold pyarrow's threads. Leaving the block waits for
+        # every writer, also on error, before the caller removes the temporary tree.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pending = [pool.submit(_write_year, years[y], y, str(root)) for y in layout.YEARS]
+            _write_rest(geo, hh, root, rows)
+            for fut in pending:
+                rows.update(fut.result())
+    else:
+        for year in layout.YEARS:  # fixed year order, never dict order
+            rows.update(_write_year(years[year], year, str(root)))
         _write_rest(geo, hh, root, rows)
-        for fut in pending:
-            rows.update(fut.result())
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
     return _finish_tree(root, rows, hh, geo, seed=seed, scale=scale)
 
 
