@@ -155,13 +155,17 @@ def run_batch(data: pd.DataFrame, specs: Sequence[dict] | pd.DataFrame, *,
             for s in ss:
                 res = fits[(s["outcome"], int(s["model"]) - m0)]
                 results[s["spec_id"]] = _rows(s, res, prep_dropped, terms)
-    rows = [r for s in recs for r in results[s["spec_id"]]]
+    return store_frame([r for s in recs for r in results[s["spec_id"]]])
+
+
+def store_frame(rows: list[dict]) -> pd.DataFrame:
+    """Estimates-store rows as a frame with the store's dtypes (DD batches and matching alike)."""
     out = pd.DataFrame(rows, columns=STORE_COLUMNS)
-    for c in ("nobs",):
+    for c in ("nobs", "model"):
         out[c] = out[c].astype("int64")
     out["nclusters"] = out["nclusters"].astype("Int64")
-    out["model"] = out["model"].astype("int64")
-    for c in ("radius_km", "band_km", "sample_space_km"):
+    for c in ("coef", "se", "pvalue", "ci_low", "ci_high", "r2", "r2_within", "radius_km", "band_km",
+              "sample_space_km"):
         out[c] = out[c].astype("float64")
     for c in ("placebo_start", "post_start"):
         out[c] = out[c].astype("Int64")

@@ -122,7 +122,7 @@ def estimates_rows(result: MatchingResult, data: pd.DataFrame, dropped: pd.DataF
     """
     import json
 
-    from pra.did.batch import STORE_COLUMNS
+    from pra.did.batch import store_frame
 
     dropped_json = json.dumps({r: int(n) for r, n in dropped.groupby("reason")["rows"].sum().items()},
                               sort_keys=True) if len(dropped) else "{}"
@@ -143,18 +143,7 @@ def estimates_rows(result: MatchingResult, data: pd.DataFrame, dropped: pd.DataF
             "subgroup": None, "band_km": np.nan, "post_start": pd.NA, "sample_space_km": np.nan,
             "dropped": dropped_json,
         })
-    out = pd.DataFrame(rows, columns=STORE_COLUMNS)
-    out["nobs"] = out["nobs"].astype("int64")
-    out["nclusters"] = out["nclusters"].astype("Int64")
-    out["model"] = out["model"].astype("int64")
-    for c in ("coef", "se", "pvalue", "ci_low", "ci_high", "r2", "r2_within", "radius_km", "band_km",
-              "sample_space_km"):
-        out[c] = out[c].astype("float64")
-    for c in ("placebo_start", "post_start"):
-        out[c] = out[c].astype("Int64")
-    for c in ("ring", "subgroup", "sample", "terms", "family", "outcome", "term", "role", "spec_id", "dropped"):
-        out[c] = pd.Series([None if pd.isna(v) else str(v) for v in out[c]], index=out.index, dtype=object)
-    return out
+    return store_frame(rows)
 
 
 def run_matching(
