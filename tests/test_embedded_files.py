@@ -87,12 +87,14 @@ def fake_households(geo, scale, rng):
         keys = ["year", "conglome", "vivienda", "hogar"]
         base = hh[keys + ["ubigeo"]].copy()
         mes = rng.integers(1, 13, n)
-        s = base.assign(mes=mes, dominio=rng.integers(1, 9, n), estrato=rng.integers(1, 9, n),
+        s = base.assign(dominio=rng.integers(1, 9, n), estrato=rng.integers(1, 9, n),
                         mieperho=rng.integers(1, 9, n), totmieho=rng.integers(1, 9, n),
-                        gashog2d=rng.uniform(1000, 40000, n), gashog1d=rng.uniform(500, 9000, n),
-                        inghog1d=rng.uniform(500, 50000, n), linea=rng.uniform(150, 300, n),
-                        linpe=rng.uniform(80, 150, n), pobreza=rng.integers(1, 4, n),
-                        factor07=rng.uniform(10, 300, n))
+                        gashog2d=rng.uniform(1000, 40000, n), inghog1d=rng.uniform(500, 50000, n),
+                        pobreza=rng.integers(1, 4, n), factor07=rng.uniform(10, 300, n))
+        if year >= 2009:
+            s["gashog1d"] = rng.uniform(500, 9000, n)
+        suffix = "09" if year == 2011 else ""
+        s["linea" + suffix], s["linpe" + suffix] = rng.uniform(150, 300, n), rng.uniform(80, 150, n)
         if year == 2012:
             s["ld"] = rng.uniform(0.8, 1.2, n)
         modules[(year, "sumaria")] = s
@@ -103,32 +105,41 @@ def fake_households(geo, scale, rng):
                            p1121=rng.integers(0, 2, n), p113a=rng.integers(1, 9, n),
                            nomccpp="PIÑA", latitud=rng.uniform(-15, -5, n),
                            longitud=rng.uniform(-78, -70, n), factor07=s["factor07"])
+        m100["p102"] = m100["p102"].astype(float)
         m100.loc[0, "p102"] = np.nan  # a missing code
         m100[("p111a" if year == 2012 else "p111")] = rng.integers(1, 7, n)
         if year <= 2011:
-            m100["codccpp"] = m100["ubigeo"] + "0001"
+            m100["codccpp"] = "0001"
         if year >= 2010:
             m100["altitud"] = rng.integers(0, 4500, n)
         modules[(year, "100")] = m100
         pers = hh.loc[hh.index.repeat(2), keys + ["ubigeo"]].reset_index(drop=True)
         pers["codperso"] = np.tile([1, 2], n)
         k = len(pers)
+        born_here = rng.random(k) < 0.7
+        w = "facpob07" if year == 2012 else "factor07"
         modules[(year, "200")] = pers.assign(
             p203=np.tile([1, 3], n), p204=1, p205=2, p206=np.nan, p207=rng.integers(1, 3, k),
-            p208a=rng.integers(0, 90, k), p208a2=rng.choice([80601, 150101, 4002], k),
-            p209=rng.integers(1, 7, k), facpob07=rng.uniform(10, 300, k))
+            p208a=rng.integers(0, 90, k), p208a1=np.where(born_here, 1, 0),
+            p208a2=np.where(born_here, np.nan, rng.choice([80601, 150101, 4002], k)),
+            p209=rng.integers(1, 7, k), **{w: rng.uniform(10, 300, k)})
         modules[(year, "300")] = pers.assign(p300a=rng.integers(1, 5, k),
                                              p301a=rng.integers(1, 12, k),
-                                             factora07=rng.uniform(10, 300, k))
+                                             **{w: rng.uniform(10, 300, k)})
         modules[(year, "500")] = pers.assign(ocu500=1, p507=rng.integers(1, 8, k),
                                              p506=rng.choice([111, 1520, 5211], k),
-                                             fac500a=rng.uniform(10, 300, k))
+                                             **{("fac500a" if year == 2012 else "fac500a07"):
+                                                rng.uniform(10, 300, k)})
         heads = pers[pers["codperso"] == 1].reset_index(drop=True)
         modules[(year, "2000")] = heads.drop(columns="ubigeo").assign(
-            p20001a=1, p20001b=2, p20001c=0, p20002c=rng.integers(1, 5, n),
-            hectareas=rng.uniform(0, 10, n), parc_titulo=0, parc_secano=1,
-            vbp=rng.uniform(0, 9000, n), venta=rng.uniform(0, 900, n),
-            autocons=rng.uniform(0, 900, n), factora07=rng.uniform(10, 300, n))
+            p20001a=1, p20001b=2, p20001c=0, p20002=1, p20002c=2, factora07=rng.uniform(10, 300, n))
+        plots = heads.drop(columns="ubigeo").loc[heads.index.repeat(2)].reset_index(drop=True)
+        modules[(year, "2000a")] = plots.assign(
+            p2005a=np.tile([1, 2], n), p2005b=rng.uniform(0, 5, 2 * n).round(3),
+            p2005e=rng.integers(1, 11, 2 * n), p2005f2=0, p2005f3=1)
+        modules[(year, "2100")] = heads.drop(columns="ubigeo").assign(
+            p2100a=1, p21002b=rng.integers(0, 900, n), p21002f=rng.integers(0, 900, n),
+            p21002n=rng.integers(2000, 9000, n), factora07=rng.uniform(10, 300, n))
         p = heads.drop(columns="ubigeo").assign(dominio=s["dominio"], estrato=s["estrato"],
                                                 p32=rng.integers(1, 5, n),
                                                 p37=rng.integers(1, 5, n))
@@ -136,7 +147,9 @@ def fake_households(geo, scale, rng):
             p["p39a"] = rng.integers(1, 5, n)
             p["factor07"] = rng.uniform(10, 300, n)
         else:
-            p["p39b1"] = rng.integers(1, 11, n)
+            p["p39b1"] = rng.integers(1, 11, n).astype(float)
+            p["p39b2"] = np.nan
+            p.loc[0, ["p39b1", "p39b2"]] = [np.nan, 1]  # no sabe / no responde
             p["factor"] = rng.uniform(10, 300, n)
         modules[(year, "01b-2")] = p
         t = hh[keys + ["dist_km"]].copy()
@@ -290,7 +303,7 @@ def _read(root: Path, year: int, module: str) -> tuple[pd.DataFrame, object]:
         return pyreadstat.read_dta(str(path))
     if fmt == "sav":
         return pyreadstat.read_sav(str(path))
-    return pd.read_csv(path, encoding="utf-8"), None
+    return pd.read_csv(path, encoding="utf-8", dtype={"codccpp": str}), None
 
 
 def test_tree_complete(tree):
@@ -317,6 +330,14 @@ def test_file_formats(tree):
                 raw.decode("utf-8")
 
 
+def _canonical(df: pd.DataFrame, year: int, module: str) -> pd.DataFrame:
+    """Lower-case names (the .sav upper-cases them), the year column as INEI spells it."""
+    ycol = synth.year_column(year, module)
+    df = df.copy()
+    df.columns = [ycol if c.upper() == ycol.upper() else c.lower() for c in df.columns]
+    return df
+
+
 def test_year_column_and_ids(tree):
     _, root, _, _ = tree
     for year in YEARS:
@@ -328,11 +349,11 @@ def test_year_column_and_ids(tree):
             if fmt == "sav":
                 assert all(c == c.upper() for c in df.columns), where
                 assert df.columns[0] == ycol.upper() == "AÑO", where
-                df.columns = [ycol] + [c.lower() for c in df.columns[1:]]
+            df = _canonical(df, year, module)
             assert df.columns[0] == ycol, where
             if year == 2009 and module == "500":
                 assert ycol == "año"
-            elif year == 2011 and module in ("2000", "01b-2"):
+            elif year == 2011 and module in ("2000", "2000a", "2100", "01b-2"):
                 assert ycol == "a_o"
             else:
                 assert ycol == "aÑo"
@@ -343,25 +364,96 @@ def test_year_column_and_ids(tree):
                 continue
             assert (df[ycol] == str(year)).all(), where
             ids = ["conglome", "vivienda", "hogar"] + (["codperso"] if "codperso" in df else [])
-            for c in ids:
+            numeric = fmt == "sav" and year in synth.NUMERIC_IDS.get(module, ())
+            for c in ids + ["ubigeo"] * ("ubigeo" in df):
                 v = df[c]
+                if numeric:  # the dictionary's type N, in the format the dictionary describes
+                    assert _numbers(v), (where, c)
+                    continue
+                # zero-padded text of INEI's widths: '0012', '001', '11', '01'
+                width = {"conglome": 4, "vivienda": 3, "hogar": 2, "codperso": 2, "ubigeo": 6}[c]
                 assert v.map(lambda s: isinstance(s, str)).all(), (where, c)
-                width = max(4 if c == "conglome" else 3 if c == "vivienda" else 2,
-                            v.str.strip().str.len().max())
-                if module in ("sumaria", "100"):
-                    assert (v.str.len() == width).all() and v.str.isdigit().all(), (where, c)
-                    if c == "vivienda":
-                        assert v.str.startswith("0").all()
-                elif module in ("200", "300", "500"):
-                    assert (v.str.len() == width).all(), (where, c)
-                    assert not v.str.strip().str.startswith("0").any(), (where, c)
-                    if c in ("vivienda", "codperso"):
-                        assert v.str.startswith(" ").any(), (where, c)
-                else:
-                    assert (v == v.str.strip()).all() and not v.str.startswith("0").any(), (where, c)
-            assert df["ubigeo"].str.fullmatch(r"\d{6}").all() if "ubigeo" in df else True
-            if module in ("sumaria", "100"):
+                assert (v.str.len() == width).all() and v.str.isdigit().all(), (where, c)
+            if "mes" in df:
                 assert df["mes"].str.fullmatch(r"\d{2}").all(), where
+
+
+def test_conglome_within_inei_width(tree):
+    """At scale <= 1 every conglome fits INEI's 4 digits (the dictionaries: CONGLOME 4)."""
+    _, root, _, _ = tree
+    df, _ = _read(root, 2007, "sumaria")
+    assert df["conglome"].str.len().max() == 4
+
+
+INEI = pd.read_csv(HERE / "data" / "inei_columns.csv", dtype=str, keep_default_na=False)
+
+
+def _inei(year: int, module: str) -> pd.DataFrame:
+    """INEI's columns of the real file of (year, module), keyed by lower-case name."""
+    stem = dict(layout.MODULES)[module].replace("YYYY", str(year)).lower()
+    rows = INEI[(INEI["year"] == str(year)) & (INEI["file"] == stem)]
+    assert len(rows), (year, module, stem)
+    return rows.set_index("column")
+
+
+def test_columns_exist_in_inei_files(tree):
+    """Every embedded ENAHO file: no column that INEI's real file of that year lacks."""
+    _, root, _, _ = tree
+    for year in YEARS:
+        for module in MODULES:
+            df = _canonical(_read(root, year, module)[0], year, module)
+            real = _inei(year, module)
+            cols = ["año" if c == synth.year_column(year, module) else c for c in df.columns]
+            extra = sorted(set(cols) - set(real.index))
+            assert not extra, f"{layout.module_file(year, module)}: not in INEI's file: {extra}"
+
+
+# .dta storage that differs from the dictionaries' type, as INEI's .dta files have it
+DTA_TEXT = {"conglome", "vivienda", "hogar", "codperso", "ubigeo"}
+
+
+def _numbers(s: pd.Series) -> bool:
+    """Stored as numbers (pyreadstat gives integer columns with missing values as object
+    columns of numbers and NaN)."""
+    if pd.api.types.is_numeric_dtype(s):
+        return True
+    v = s.dropna()
+    return bool(v.map(lambda x: isinstance(x, (int, float, np.integer, np.floating))).all())
+
+
+def _dta_text_exception(year: int, module: str, col: str) -> bool:
+    return (col in DTA_TEXT or (col == "p208a2" and year >= 2008)
+            or (col == "latitud" and year == 2011)
+            or (module == "01b-2" and year == 2012 and col in ("dominio", "estrato")))
+
+
+def test_types_and_widths_follow_the_dictionaries(tree):
+    """The .sav file (the format the dictionaries describe) has each column's dictionary type;
+    the .dta files too, except the text storage INEI's .dta files use (ids, ubigeo, p208a2
+    2008-2012, latitud 2011, dominio/estrato in the 2012 perception file). Text never exceeds
+    the dictionary's width."""
+    _, root, _, _ = tree
+    for year in YEARS:
+        fmt = layout.FORMAT[year]
+        if fmt == "csv":
+            continue
+        for module in MODULES:
+            df = _canonical(_read(root, year, module)[0], year, module)
+            real = _inei(year, module)
+            for col in df.columns:
+                name = "año" if col == synth.year_column(year, module) else col
+                typ, width = real.loc[name, "type"], real.loc[name, "width"]
+                text = df[col].map(lambda v: isinstance(v, str)).all()
+                where = (year, module, col)
+                if typ == "C":
+                    assert text, where
+                    if width:
+                        assert df[col].str.len().max() <= int(width), where
+                elif typ == "N":
+                    if fmt == "sav" or not _dta_text_exception(year, module, col):
+                        assert _numbers(df[col]), where
+                    else:
+                        assert text, where
 
 
 def test_type_quirks(tree):
@@ -373,12 +465,23 @@ def test_type_quirks(tree):
         assert lat_text == (year == 2011), year
         if year == 2011:
             assert pd.to_numeric(m100["latitud"]).between(-19, 0).all()
+        if year <= 2011:  # the centre code within the district: 4 characters, '0001' ...
+            cc = m100["codccpp"].astype(str)
+            assert cc.str.fullmatch(r"\d{4}").all(), year
+        else:
+            assert "codccpp" not in m100
         m200, _ = _read(root, year, "200")
         m200.columns = [c.lower() for c in m200.columns]
-        if year == 2007:
-            assert pd.api.types.is_numeric_dtype(m200["p208a2"])
+        born_here = m200["p208a1"] == 1
+        assert set(m200["p208a1"]) <= {0, 1} and born_here.any() and (~born_here).any()
+        if year == 2007 or layout.FORMAT[year] == "sav":
+            assert _numbers(m200["p208a2"])
+            assert m200.loc[born_here, "p208a2"].isna().all()
+            assert m200.loc[~born_here, "p208a2"].notna().all()
         elif year != 2008:  # CSV has no types
             assert m200["p208a2"].map(lambda s: isinstance(s, str)).all(), year
+            assert (m200.loc[born_here, "p208a2"] == "").all()
+            assert (m200.loc[~born_here, "p208a2"] != "").all()
         p, _ = _read(root, year, "01b-2")
         p.columns = [c.lower() for c in p.columns]
         for c in ("dominio", "estrato"):
@@ -386,6 +489,9 @@ def test_type_quirks(tree):
             assert is_text == (year == 2012), (year, c)
             if year == 2012:
                 assert (p[c].str.len() == 1).all()
+        if year == 2012:  # ladder not answered: p39b2 = 1 and p39b1 blank
+            dk = p["p39b2"] == 1
+            assert dk.any() and p.loc[dk, "p39b1"].isna().all() and p.loc[~dk, "p39b1"].notna().all()
 
 
 def test_value_labels(tree):
@@ -405,17 +511,22 @@ def test_value_labels(tree):
             assert v in lab, (year, v)
         if year == 2012:
             assert lab["p111a"][3] == "letrina" and "p39a" not in lab
+            assert lab["p39b2"] == {1: "no sabe / no responde"}
         else:
             assert lab["p111"][3] == "pozo séptico" and lab["p39a"][1] == "muy pobre"
+            assert lab["p39a"][9] == "missing value"
+        assert lab["p37"][9].startswith("missing") and lab["p32"][9] == "missing value"
+        assert lab["p2005e"][1].startswith("título inscrito") and lab["p2005f3"][1] == "secano"
 
 
 def test_other_files(tree):
     _, root, _, _ = tree
     defl, _ = pyreadstat.read_dta(str(root / "enaho/2012/deflactores_base2012_new.dta"))
-    assert list(defl.columns[:2]) == ["aÑo", "dpto"]
+    assert list(defl.columns[:2]) == ["aniorec", "dpto"]  # INEI's do-files merge on these
+    assert pd.api.types.is_numeric_dtype(defl["aniorec"]) and set(defl["aniorec"]) == set(range(2004, 2013))
     assert [f"i{i:02d}" for i in range(9)] == [c for c in defl.columns if c.startswith("i0")]
     sp, _ = pyreadstat.read_dta(str(root / "enaho/2012/despacial_ldnew.dta"))
-    assert {"dominioa", "ld"} <= set(sp.columns)
+    assert {"dominioA", "ld"} <= set(sp.columns)
     for name in ("centros_poblados.csv", "pra2_localidades.csv", "marco_muestral_2012.csv"):
         pd.read_csv(root / name, encoding="utf-8")
     pyreadstat.read_dta(str(root / "encuesta_pra2_2012.dta"))
@@ -523,8 +634,13 @@ def test_conglome_width_grows_and_bad_ids_raise():
                        "hogar": [11, 11], "ubigeo": ["010101", "010101"], "mes": [1, 12]})
     q = synth.apply_quirks(df, 2007, "sumaria")
     assert q["conglome"].tolist() == ["000005", "123456"]
-    q = synth.apply_quirks(df.assign(codperso=[1, 2], year=2009), 2009, "200")
-    assert q["conglome"].tolist() == ["     5", "123456"] and q["codperso"].tolist() == [" 1", " 2"]
+    q = synth.apply_quirks(df.head(1).assign(codperso=[1], year=2009), 2009, "200")
+    assert q["conglome"].tolist() == ["0005"] and q["codperso"].tolist() == ["01"]
+    assert q["vivienda"].tolist() == ["001"] and q["hogar"].tolist() == ["11"]
+    q = synth.apply_quirks(df.assign(codperso=[1, 2], year=2010), 2010, "200")  # .sav: type N
+    assert q["conglome"].tolist() == [5, 123456] and q["ubigeo"].tolist() == [10101, 10101]
+    q = synth.apply_quirks(df.assign(year=2010), 2010, "100")  # .sav, 100: type C
+    assert q["conglome"].tolist() == ["000005", "123456"] and q["mes"].tolist() == ["01", "12"]
     with pytest.raises(synth.SynthesizeError, match=r"enaho01-2007-200.*'vivienda'.*\[1\]"):
         synth.apply_quirks(df.assign(vivienda=[1, np.nan], codperso=1), 2007, "200")
     with pytest.raises(synth.SynthesizeError, match="'year' differs"):

@@ -87,16 +87,17 @@ def test_determinism():
 def test_modules_present_and_ids(small):
     _, h = small
     for y in range(2007, 2013):
-        for mod in ("sumaria", "100", "200", "300", "500", "2000", "01b-2"):
+        for mod in ("sumaria", "100", "200", "300", "500", "2000", "2000a", "2100", "01b-2"):
             df = h.modules[(y, mod)]
             assert len(df) > 0, (y, mod)
             assert (df["year"] == y).all()
             for col in ("conglome", "vivienda", "hogar"):
                 assert pd.api.types.is_integer_dtype(df[col]), (y, mod, col)
-            assert df["ubigeo"].str.len().eq(6).all()
+            if "ubigeo" in df:
+                assert df["ubigeo"].str.len().eq(6).all()
         s = h.modules[(y, "sumaria")]
         assert not s.duplicated(["conglome", "vivienda", "hogar"]).any()
-        assert s["mes"].between(1, 12).all()
+        assert h.modules[(y, "100")]["mes"].between(1, 12).all()
 
 
 def test_year_quirks(small):
@@ -154,6 +155,53 @@ def test_members_equal_mieperho(small):
         assert len(h.modules[(y, "300")]) == int((mem["p208a"] >= 3).sum())
 
 
+def test_inei_layout_contents(small):
+    """The contents INEI's layouts add: the centre code within the district, born-here flag,
+    the producer module split into -2000 / -2000a plots / -2100 crops, missing-value codes."""
+    geo, h = small
+    keys = ["year", "conglome", "vivienda", "hogar"]
+    t = h.truth.copy()
+    for k in ("conglome", "vivienda", "hogar"):
+        t[k] = t[k].astype(int)
+    M = h.modules
+    for y in range(2007, 2013):
+        m100 = M[(y, "100")]
+        if y <= 2011:  # national code = ubigeo + codccpp (4 characters)
+            x = m100.merge(t[keys + ["codccpp"]], on=keys, suffixes=("", "_true"))
+            assert (x["codccpp"].str.len() == 4).all()
+            assert (x["ubigeo"] + x["codccpp"] == x["codccpp_true"]).all()
+        m200 = M[(y, "200")]
+        native = m200["p208a1"] == 1
+        assert set(m200["p208a1"]) == {0, 1}
+        assert m200.loc[native, "p208a2"].isna().all() and m200.loc[~native, "p208a2"].notna().all()
+        assert (m200.loc[~native, "p208a2"].astype(int).astype(str).str.zfill(6) != m200.loc[~native, "ubigeo"]).all()
+        # producer module: one 2000 row per producer; p20002c plots in 2000a; crops only for
+        # agricultural producers
+        f, a, c = M[(y, "2000")], M[(y, "2000a")], M[(y, "2100")]
+        pk = keys + ["codperso"]
+        assert not f.duplicated(pk).any() and not a.duplicated(pk + ["p2005a"]).any()
+        n_plots = a.groupby(pk).size().rename("n").reset_index().merge(f, on=pk, how="right")
+        assert (n_plots["n"] == n_plots["p20002c"]).all()
+        crops = c[pk].drop_duplicates().merge(f, on=pk, how="left", indicator=True)
+        assert (crops["_merge"] == "both").all() and (crops["p20001a"] == 1).all()
+        assert (f["p20001a"] == 1).sum() == len(crops)
+        assert (c["p21002b"] + c["p21002f"] <= c["p21002n"]).all() and (c["p21002n"] >= 0).all()
+        assert a["p2005e"].between(1, 10).all() and (a["p2005f2"] + a["p2005f3"] == 1).all()
+        assert set(f["p20002"]) <= {1, 2}
+        # perception: 9 = missing value; the truth's outcome is missing there
+        p = M[(y, "01b-2")]
+        x = p.merge(t[keys + ["subj_poor_living", "subj_poor_self"]], on=keys)
+        assert (x["p37"] == 9).equals(x["subj_poor_living"].isna())
+        if y <= 2011:
+            assert (x["p39a"] == 9).equals(x["subj_poor_self"].isna())
+        else:
+            assert x["subj_poor_self"].isna().all()
+            assert (p["p39b2"] == 1).equals(p["p39b1"].isna())
+    allp = pd.concat([M[(y, "01b-2")] for y in range(2007, 2013)])
+    for q in ("p32", "p37"):
+        assert 0 < (allp[q] == 9).mean() < 0.02, q
+
+
 def test_truth_recomputation(small):
     _, h = small
     d = h.deflators.set_index(["year", "dpto"])["i00"]
@@ -164,6 +212,9 @@ def test_truth_recomputation(small):
     t = h.truth[h.truth["interview"] == 1].set_index(["year", "conglome", "vivienda", "hogar"])
     for y in range(2007, 2013):
         s = h.modules[(y, "sumaria")]
+        if y == 2011:  # the 2011 dictionary names the lines linea09 / linpe09
+            assert "linea" not in s
+            s = s.rename(columns={"linea09": "linea", "linpe09": "linpe"})
         s100 = h.modules[(y, "100")].set_index(["conglome", "vivienda", "hogar"])
         est = s100.loc[pd.MultiIndex.from_frame(s[["conglome", "vivienda", "hogar"]]), "estrato"].to_numpy()
         dA = dominio_a(s["ubigeo"], s["dominio"].to_numpy(), est)
@@ -231,8 +282,9 @@ def test_table4_means():
     assert abs((head["p207"] == 2).mean() - 0.199) < 0.03
     assert abs(head["p208a"].mean() - 52.5) < 1.0
     assert abs(head["p209"].isin([1, 2]).mean() - 0.255) < 0.03
-    mig = head["p208a2"].astype(int).astype(str).str.zfill(6) != head["ubigeo"]
+    mig = head["p208a1"] == 0
     assert abs(mig.mean() - 0.283) < 0.03
+    assert (head.loc[mig, "p208a2"].astype(int).astype(str).str.zfill(6) != head.loc[mig, "ubigeo"]).all()
     assert abs((m100["p103"] == 6).mean() - 0.706) < 0.03
     assert abs(m100["p113a"].isin([5, 6, 7]).mean() - 0.908) < 0.03
     noel = m100.groupby("year")["p1121"].apply(lambda x: (x == 0).mean())

@@ -919,7 +919,11 @@ def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
             extra[rng.choice(len(act), size=rest, replace=False)] = 1
             n_hh[act, yi] = base + extra
 
-    conglome = 100_000 + np.arange(1, len(ci) + 1) * 7 + rng.integers(0, 7, size=len(ci))
+    # ids within INEI's 4 digits (conglome is 4 wide in the dictionaries) while they fit: at
+    # scale 1 about 1,650 conglomerates, spaced `step` apart with a random offset; a larger
+    # scale needs more ids and widens them (synthesize pads to the widest)
+    step = int(min(7, max(1, 9999 // (len(ci) + 1))))
+    conglome = np.arange(1, len(ci) + 1) * step + rng.integers(0, 7, size=len(ci)) % step
     u = rng.random(len(ci))
     cg = pd.DataFrame({
         "conglome": conglome.astype(np.int64),

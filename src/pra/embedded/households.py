@@ -21,7 +21,7 @@ from pra.embedded.model import DEFAULT, HouseholdModel
 
 PRODUCER, LABORER, DEPENDENT, OTHER = 0, 1, 2, 3
 HH_TYPES = np.array(["producer", "laborer", "dependent", "other"], dtype=object)
-MODULE_KEYS = ("sumaria", "100", "200", "300", "500", "2000", "01b-2")
+MODULE_KEYS = ("sumaria", "100", "200", "300", "500", "2000", "2000a", "2100", "01b-2")
 DPTO_CODES = [d for d in range(1, 26) if d != 7]  # the deflator file's 24 departments (Callao -> 15)
 
 # spatial deflator ld by dominioA (Lima Metropolitana = 1; cheaper rural sierra)
@@ -272,7 +272,10 @@ def _persons(hh: pd.DataFrame, c: dict, rng, m: HouseholdModel, ubigeos: np.ndar
     migrant = np.where(role == "head", c["head_migrant"][idx], rng.random(N) < 0.1)
     other = ubigeos[rng.integers(0, len(ubigeos), N)]
     other = np.where(other == ubi, ubigeos[(np.searchsorted(ubigeos, ubi) + 1) % len(ubigeos)], other)
-    p208a2 = np.where(migrant, other, ubi).astype(int)
+    # p208a1 "born in this district?" (1 yes, 0 no); p208a2 the birth district, asked only of
+    # those born elsewhere (INEI's dictionary: P208A1 precedes P208A2)
+    p208a1 = np.where(migrant, 0, 1)
+    p208a2 = np.where(migrant, other, np.nan)
     # education p301a
     head_map = {1: 1, 2: 3, 3: 4, 4: 5, 5: 6}
     he = c["head_educ"][idx]
@@ -288,7 +291,7 @@ def _persons(hh: pd.DataFrame, c: dict, rng, m: HouseholdModel, ubigeos: np.ndar
         "hh": idx, "codperso": (pos + 1).astype(int), "role": role, "p203": p203.astype(int),
         "p204": np.where(role == "nonmember", 2, 1), "p205": np.where(role == "nonmember", np.nan, 2.0),
         "p206": np.where(role == "nonmember", 2.0, np.nan), "p207": sex.astype(int), "p208a": age,
-        "p208a2": p208a2, "p209": p209, "p300a": lang.astype(int), "p301a": p301a.astype(int),
+        "p208a1": p208a1, "p208a2": p208a2, "p209": p209, "p300a": lang.astype(int), "p301a": p301a.astype(int),
     })
     return p, nonmem
 
@@ -367,12 +370,9 @@ def _check_geo(geo):
             raise GeographyError(f"geography.{attr} lacks columns {miss}")
 
 
-def build_households(geo, scale: float, rng: np.random.Generator, years=range(2007, 2013),
-                     model: HouseholdModel = DEFAULT) -> Households:
-    """Draw the households of every conglomerate-year of `geo` and their survey contents."""
-    _check_geo(geo)
-    m = model
-    years = [int(y) for y in years]
+def _locality_effects(geo, rng, m: HouseholdModel, years):
+    """Centres in code order with their locality draws (`_b`: SES part, `_a`: expenditure
+    effect), and the conglomerates with their centre's draws, 2007 size and name."""
     cong = geo.conglomerates.reset_index(drop=True).copy()
     for y in years:
         if f"n_hh_{y}" not in cong.columns:
@@ -395,14 +395,24 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
     if missing.any():
         raise GeographyError(f"geography.conglomerates: codccpp not in centres for conglome "
                              f"{cong.loc[missing, 'conglome'].head().tolist()} ({int(missing.sum())} rows)")
+    # INEI's module 100 carries the centre code within the district: the national code must be
+    # ubigeo + 4 characters
+    ubi = cong["ubigeo"].astype(str).str.zfill(6)
+    bad = (cong["codccpp"].str.len() != 10) | (cong["codccpp"].str[:6] != ubi)
+    if bad.any():
+        raise GeographyError("geography.conglomerates: codccpp is not ubigeo + 4 characters for "
+                             f"conglome {cong.loc[bad, 'conglome'].head().tolist()}")
     ci = cpos.loc[cong["codccpp"]].to_numpy()
     cong["_b"], cong["_a"] = b_l[ci], a_l[ci]
     cong["pob07"] = cent["poblacion_2007"].to_numpy(float)[ci]
     cong["hog07"] = cent["hogares_2007"].to_numpy(float)[ci]
     cong["nomccpp"] = cent["nomccpp"].to_numpy()[ci] if "nomccpp" in cent else ""
-    deflators, spatial = build_deflators(rng, m)
+    return cent, cong
 
-    # ---- household frame: producer targets + non-producers + non-response dwellings ----
+
+def _household_frame(cong: pd.DataFrame, years, rng, m: HouseholdModel) -> pd.DataFrame:
+    """One row per household of every conglomerate-year (producer targets, other types,
+    non-response dwellings) with its ids, location and interview month."""
     parts = []
     mix = np.array([1, m.rate_laborer, m.rate_dependent, m.rate_other])
     mix = mix / mix.sum()   # household type of a non-responding dwelling (truth only)
@@ -442,14 +452,12 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
     hh["ubigeo"] = hh["ubigeo"].astype(str).str.zfill(6)
     hh["mes"] = rng.integers(1, 13, n)
     hh["semester"] = hh["year"].astype(str) + np.where(hh["mes"] <= 6, "-I", "-II")
-    t = hh["hh_type_i"].to_numpy()
-    inter = hh["interview"].to_numpy()
-    dpto = deflator_dpto(hh["ubigeo"])
-    dom = hh["dominio"].to_numpy().astype(int)
-    estr = hh["estrato"].to_numpy().astype(int)
+    return hh
 
-    c = _draw_covariates(rng, m, yrs, hh["_b"].to_numpy(), dom, dpto)
-    # production flags (module 2000) and laborer members
+
+def _production_flags(rng, m: HouseholdModel, t, yrs, c) -> dict:
+    """Who has a producer row (module 2000) and which activities; farm-laborer members."""
+    n = len(t)
     prod = t == PRODUCER
     goods_only = prod & (rng.random(n) < m.share_producer_goods_only)
     has2000 = prod & ~goods_only
@@ -459,8 +467,16 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
     agri = agri | (has2000 & ~livestock & ~forestry)   # a producer row has at least one activity
     has_adult_other = (c["nad"] + c["spouse"] + c["n65o"]) > 0
     has_lab = ((prod & (rng.random(n) < m.share_producer_with_laborer)) | (t == LABORER)) & has_adult_other
+    return {"prod": prod, "goods_only": goods_only, "has2000": has2000, "agri": agri,
+            "livestock": livestock, "forestry": forestry, "has_lab": has_lab}
 
-    # ---- expenditure ----
+
+def _expenditure(hh, c, m: HouseholdModel, years, rng, prod, inter) -> dict:
+    """Real ln expenditure with the planted effect, calibrated to Table 4 (docs §3, §4)."""
+    n = len(hh)
+    yrs = hh["year"].to_numpy()
+    dom = hh["dominio"].to_numpy().astype(int)
+    estr = hh["estrato"].to_numpy().astype(int)
     rural = (np.where(dom == 8, 1, estr) >= 6).astype(float)
     coast = np.isin(dom, (1, 2, 3, 8)).astype(float)
     selva = (dom == 7).astype(float)
@@ -514,18 +530,24 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
     near_line = np.abs(ln_y1 - eff1 - ln_z1) < m.line_band
     raw = raw * np.where(near_line, m.line_multiplier, 1.0)
     K, effect, g, sig, ln_y = calibrate(raw)
-    ln_cf = ln_y - effect
-    size = c["size"]
+    return {"K": K, "effect": effect, "g": g, "sig": sig, "ln_y": ln_y, "ln_cf": ln_y - effect,
+            "near_line": near_line, "size_cls": size_cls, "sem": sem, "dist": dist,
+            "treated": treated, "dA": dA, "ratio": ratio, "calib": calib, "cs": cs}
 
-    # nominal expenditure and deflators
-    ld = pd.Series(dA).map(spatial.set_index("dominioa")["ld"]).to_numpy()
+
+def _money(hh, x: dict, size, deflators, spatial, m: HouseholdModel) -> dict:
+    """Nominal expenditure, deflators, poverty lines and INEI's poverty class (docs §3, §5)."""
+    yrs = hh["year"].to_numpy()
+    dpto = deflator_dpto(hh["ubigeo"])
+    ld = pd.Series(x["dA"]).map(spatial.set_index("dominioa")["ld"]).to_numpy()
     i00 = deflators.set_index(["year", "dpto"])["i00"].reindex(pd.MultiIndex.from_arrays([yrs, dpto])).to_numpy()
     if np.isnan(i00).any():
         raise GeographyError("no temporal deflator for some (year, dpto): "
                              f"{sorted(set(zip(yrs[np.isnan(i00)], dpto[np.isnan(i00)])))[:5]}")
-    gashog2d = np.round(np.exp(ln_y) * 12 * size * i00 * ld, 2)
+    gashog2d = np.round(np.exp(x["ln_y"]) * 12 * size * i00 * ld, 2)
     pc_real = gashog2d / (12 * size * i00 * ld)
     # poverty lines: z_A = Z0 * ratio_A, Z0 calibrated to the pooled Table 4 rate
+    cs, ratio = x["cs"], x["ratio"]
     Z0 = float(np.quantile(pc_real[cs] / ratio[cs], m.poverty_target_pooled))
     linea = Z0 * ratio * i00 * ld
     linpe = m.extreme_line_ratio * linea
@@ -534,8 +556,14 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
     z_eff = linea / (i00 * ld)
     poor = pobreza <= 2
     gap = np.where(poor, (z_eff - pc_real) / z_eff, 0.0)
+    return {"ld": ld, "i00": i00, "gashog2d": gashog2d, "pc_real": pc_real, "Z0": Z0,
+            "linea": linea, "linpe": linpe, "pobreza": pobreza, "poor": poor, "gap": gap}
 
-    # subjective poverty from counterfactual expenditure (no planted effect)
+
+def _subjective(rng, m: HouseholdModel, c, x: dict, yrs, years, inter, prod) -> dict:
+    """Subjective poverty from counterfactual expenditure (no planted effect; docs §5)."""
+    n = len(yrs)
+    calib, ln_cf = x["calib"], x["ln_cf"]
     age, fem = c["head_age"], c["head_female"]
     L_liv = -ln_cf + m.subj_age_coef * age + m.subj_female_coef * fem + m.subj_noise_sd * rng.standard_normal(n)
     L_self = -ln_cf + m.subj_age_coef * age + m.subj_female_coef * fem + m.subj_noise_sd * rng.standard_normal(n)
@@ -556,34 +584,16 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
     p39a = np.where(selfp == 1, 1, _pick(rng, [2, 3, 4], n, [0.5, 0.4, 0.1])).astype(float)
     Ls = (L_self - L_self.mean()) / L_self.std()
     p39b1 = np.clip(1 + np.floor(10 * ndtr(-Ls)), 1, 10).astype(int)
+    ln_y = x["ln_y"]
     p32 = np.where(ln_y > np.median(ln_y), _pick(rng, [1, 2, 3, 4], n, [0.25, 0.6, 0.1, 0.05]),
                    _pick(rng, [1, 2, 3, 4], n, [0.05, 0.6, 0.15, 0.2]))
+    return {"living": living, "selfp": selfp, "p37": p37, "p39a": p39a, "p39b1": p39b1, "p32": p32,
+            "tau_l": tau_l, "tau_s": tau_s}
 
-    # weights
-    factor07 = np.round(150 / max(scale, 1e-9) * np.exp(0.3 * rng.standard_normal(n)), 4)
-    factor_perc = np.round(factor07 * np.exp(0.02 * rng.standard_normal(n)), 4)
 
-    # ---- persons ----
-    resp = np.flatnonzero(inter)
-    hh_r = hh.iloc[resp].reset_index(drop=True)
-    c_r = {k: v[resp] for k, v in c.items()}
-    ubigeos = np.sort(geo.districts["ubigeo"].astype(str).astype(int).unique())
-    pers, nonmem = _persons(hh_r, c_r, rng, m, ubigeos)
-    emp = _employment(pers, t[resp], has_lab[resp], goods_only[resp], agri[resp], livestock[resp], rng)
-    pidx = pers["hh"].to_numpy()
-
-    # result codes
-    result = np.where(inter, np.where(rng.random(n) < m.share_incomplete, 2, 1), _pick(rng, [3, 4, 5, 6, 7], n, [0.35, 0.35, 0.15, 0.05, 0.1]))
-
-    # ---- modules per year ----
-    ids = ["year", "conglome", "vivienda", "hogar"]
-    base = hh[ids + ["ubigeo"]].copy()
-    for k_ in ("conglome", "vivienda", "hogar"):
-        base[k_] = base[k_].astype(int)
-    modules = {}
-    totmieho = size + np.zeros(n, int)
-    totmieho[resp] += nonmem.astype(int)
-    # production block
+def _production_draws(rng, m: HouseholdModel, n, yrs) -> dict:
+    """Household totals of the producer module: area, plots, titled and rain-fed plots, and the
+    crops' gross value, sales and own consumption (split into INEI's files by _producer_files)."""
     hect = np.round(np.exp(np.log(m.hectares_mean) - m.hectares_log_sd ** 2 / 2 + m.hectares_log_sd * rng.standard_normal(n)), 2)
     plots = 1 + rng.poisson(2.0, n)
     titled = np.where(rng.random(n) < m.titled_any, rng.integers(1, 3, n), 0).clip(max=plots)
@@ -593,28 +603,48 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
     vbp = np.round(np.exp(lnv), 0)
     venta = np.round(vbp * rng.beta(3, 2, n), 0)
     autocons = np.round(vbp * rng.beta(1.5, 1.5 / m.own_cons_share - 1.5, n), 0)
+    # a crop's value is split into sales, own consumption and other uses (seed, barter, ...)
+    venta = np.minimum(venta, vbp - autocons)
+    return {"hect": hect, "plots": plots, "titled": titled, "rainfed": rainfed, "vbp": vbp,
+            "venta": venta, "autocons": autocons}
 
-    sumaria_cols = {}
+
+# ----------------------------------------------------------------------------- module tables
+def _sumaria(base, hh, x, money, size, totmieho, factor07, inter, years, rng) -> dict:
+    """Sumaria per year: one row per interviewed household (INEI's names of that year)."""
+    yrs = hh["year"].to_numpy()
+    out = {}
     for y in years:
-        sy = (yrs == y)
-        r = sy & inter
-        b = base[r]
-        s = b.copy()
-        s["mes"] = hh["mes"].to_numpy()[r]
-        s["dominio"], s["estrato"] = dom[r], estr[r]
+        r = (yrs == y) & inter
+        s = base[r].copy()
+        s["dominio"], s["estrato"] = hh["dominio"].to_numpy()[r], hh["estrato"].to_numpy()[r]
         s["mieperho"], s["totmieho"] = size[r], totmieho[r]
-        s["gashog2d"] = gashog2d[r]
-        s["gashog1d"] = np.round(gashog2d[r] * 0.7, 2)
-        s["inghog1d"] = np.round(gashog2d[r] * np.exp(0.05 + 0.3 * rng.standard_normal(r.sum())), 2)
-        s["linea"], s["linpe"], s["pobreza"] = linea[r], linpe[r], pobreza[r]
+        s["gashog2d"] = money["gashog2d"][r]
+        if y >= 2009:  # the 2007 and 2008 dictionaries list no gashog1d
+            s["gashog1d"] = np.round(money["gashog2d"][r] * 0.7, 2)
+        inghog1d = np.round(money["gashog2d"][r] * np.exp(0.05 + 0.3 * rng.standard_normal(r.sum())), 2)
+        s["inghog1d"] = inghog1d
+        # 2011: the dictionary names the lines linea09 and linpe09
+        suffix = "09" if y == 2011 else ""
+        s["linea" + suffix], s["linpe" + suffix] = money["linea"][r], money["linpe"][r]
+        s["pobreza"] = money["pobreza"][r]
         s["factor07"] = factor07[r]
         if y == 2012:
-            s["ld"] = ld[r]
-        modules[(y, "sumaria")] = s.reset_index(drop=True)
-        # module 100 (all dwellings, non-response with empty contents)
+            s["ld"] = money["ld"][r]
+        out[(y, "sumaria")] = s.reset_index(drop=True)
+    return out
+
+
+def _housing(base, hh, c, result, factor07, inter, years, rng) -> dict:
+    """Module 100 per year: every dwelling, non-response with empty contents."""
+    yrs = hh["year"].to_numpy()
+    out = {}
+    for y in years:
+        sy = yrs == y
         d = base[sy].copy()
         d["mes"] = hh["mes"].to_numpy()[sy]
-        d["dominio"], d["estrato"], d["result"] = dom[sy], estr[sy], result[sy]
+        d["dominio"], d["estrato"] = hh["dominio"].to_numpy()[sy], hh["estrato"].to_numpy()[sy]
+        d["result"] = result[sy]
         ok = inter[sy]
         for v in ("p101", "p102", "p103", "p103a", "p104", "p110", "p1121", "p113a"):
             d[v] = np.where(ok, c[v][sy], np.nan)
@@ -626,97 +656,256 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
             p111a = np.select([p111 == 3, p111 == 4, p111 == 5, p111 == 6], [4, _pick(rng, [3, 5], sy.sum()), 6, 8], p111)
             d["p111a"] = np.where(ok, p111a, np.nan)
         d["nomccpp"] = hh["nomccpp"].to_numpy()[sy]
-        if y <= 2011:
-            d["codccpp"] = hh["codccpp"].to_numpy()[sy]
+        if y <= 2011:  # the centre code within the district (INEI's %4s); none in 2012
+            d["codccpp"] = hh["codccpp"].str[6:].to_numpy()[sy]
         d["latitud"] = hh["latitud"].to_numpy(float)[sy]
         d["longitud"] = hh["longitud"].to_numpy(float)[sy]
         if y >= 2010:
             d["altitud"] = hh["altitud"].to_numpy(float)[sy]
         d["factor07"] = np.where(ok, factor07[sy], np.nan)
-        modules[(y, "100")] = d.reset_index(drop=True)
-        # perception (one row per household, respondent = head)
-        e = b.copy()
-        e["codperso"] = 1
-        e["dominio"], e["estrato"] = dom[r], estr[r]
-        e["p32"], e["p37"] = p32[r], p37[r]
-        if y <= 2011:
-            e["p39a"] = p39a[r].astype(int)
-            e["factor07"] = factor07[r]
-        else:
-            e["p39b1"] = p39b1[r]
-        if y in (2007, 2008, 2011, 2012):
-            e["factor"] = factor_perc[r]
-        modules[(y, "01b-2")] = e.reset_index(drop=True)
-        # module 2000 (producer rows)
-        r2 = r & has2000
-        f = base[r2].copy()
-        f["codperso"] = 1
-        f["p20001a"] = np.where(agri[r2], 1, 0)
-        f["p20001b"] = np.where(livestock[r2], 2, 0)
-        f["p20001c"] = np.where(forestry[r2], 3, 0)
-        f["p20002c"] = plots[r2]
-        f["hectareas"] = hect[r2]
-        f["parc_titulo"], f["parc_secano"] = titled[r2], rainfed[r2]
-        f["vbp"], f["venta"], f["autocons"] = vbp[r2], venta[r2], autocons[r2]
-        f["factora07"] = factor07[r2]
-        modules[(y, "2000")] = f.reset_index(drop=True)
-    # person modules
+        out[(y, "100")] = d.reset_index(drop=True)
+    return out
+
+
+def _person_modules(base, pers, emp, resp, factor07, years, rng) -> dict:
+    """Modules 200 (members and non-members), 300 (members 3+) and 500 (members 14+), with each
+    year's weight names (dictionary: factor07 2007-2011, facpob07 2012 in 200 and 300;
+    fac500a07 2007-2011, fac500a 2012 in 500)."""
+    pidx = pers["hh"].to_numpy()
     pers_hh = resp[pidx]  # index into hh
     pb = base.iloc[pers_hh].reset_index(drop=True)
-    pf = factor07[pers_hh]
     P = pd.concat([pb, pers.drop(columns=["hh", "role"]).reset_index(drop=True)], axis=1)
-    P["facpob07"] = pf
+    P["_w"] = factor07[pers_hh]
     mem3 = (P["p204"] == 1) & (P["p208a"] >= 3)
     E = emp.copy()
     e_hh = resp[E["hh"].to_numpy()]
     Eb = base.iloc[e_hh].reset_index(drop=True)
     E = pd.concat([Eb, E[["codperso", "ocu500", "p507", "p506"]].reset_index(drop=True)], axis=1)
-    E["fac500a"] = np.round(factor07[e_hh] * np.exp(0.05 * rng.standard_normal(len(E))), 4)
+    E["_w"] = np.round(factor07[e_hh] * np.exp(0.05 * rng.standard_normal(len(E))), 4)
     c200 = ["year", "conglome", "vivienda", "hogar", "codperso", "ubigeo", "p203", "p204", "p205", "p206",
-            "p207", "p208a", "p208a2", "p209", "facpob07"]
-    c300 = ["year", "conglome", "vivienda", "hogar", "codperso", "ubigeo", "p300a", "p301a", "factora07"]
-    P["factora07"] = P["facpob07"]
+            "p207", "p208a", "p208a1", "p208a2", "p209", "_w"]
+    c300 = ["year", "conglome", "vivienda", "hogar", "codperso", "ubigeo", "p300a", "p301a", "_w"]
+    out = {}
     for y in years:
         py = P["year"].to_numpy() == y
-        modules[(y, "200")] = P.loc[py, c200].reset_index(drop=True)
-        modules[(y, "300")] = P.loc[py & mem3.to_numpy(), c300].reset_index(drop=True)
-        modules[(y, "500")] = E.loc[E["year"].to_numpy() == y].reset_index(drop=True)
+        w = "facpob07" if y >= 2012 else "factor07"
+        out[(y, "200")] = P.loc[py, c200].rename(columns={"_w": w}).reset_index(drop=True)
+        out[(y, "300")] = P.loc[py & mem3.to_numpy(), c300].rename(columns={"_w": w}).reset_index(drop=True)
+        w5 = "fac500a" if y >= 2012 else "fac500a07"
+        out[(y, "500")] = E.loc[E["year"].to_numpy() == y].rename(columns={"_w": w5}).reset_index(drop=True)
+    return out
 
-    # ---- truth ----
+
+def _perception(base, hh, subj, factor07, factor_perc, inter, years, rng, m: HouseholdModel) -> dict:
+    """Module 01b-2 per year (one row per household, respondent = head) with INEI's missing-value
+    codes: 9 in p32, p37, p39a; 2012: p39b2 = 1 (no sabe / no responde) with p39b1 blank."""
+    yrs = hh["year"].to_numpy()
+    n = len(yrs)
+    miss = {q: rng.random(n) < m.perception_missing for q in ("p32", "p37", "p39a")}
+    no_ladder = rng.random(n) < m.ladder_no_answer
+    p32 = np.where(miss["p32"], 9, subj["p32"])
+    p37 = np.where(miss["p37"], 9, subj["p37"])
+    p39a = np.where(miss["p39a"], 9, subj["p39a"])
+    out = {}
+    for y in years:
+        r = (yrs == y) & inter
+        e = base[r].copy()
+        e["codperso"] = 1
+        e["dominio"], e["estrato"] = hh["dominio"].to_numpy()[r], hh["estrato"].to_numpy()[r]
+        e["p32"], e["p37"] = p32[r], p37[r]
+        if y <= 2011:
+            e["p39a"] = p39a[r].astype(int)
+            e["factor07"] = factor07[r]
+        else:
+            e["p39b1"] = np.where(no_ladder[r], np.nan, subj["p39b1"][r])
+            e["p39b2"] = np.where(no_ladder[r], 1.0, np.nan)
+        if y in (2007, 2008, 2011, 2012):
+            e["factor"] = factor_perc[r]
+        out[(y, "01b-2")] = e.reset_index(drop=True)
+    # the truth follows the answers: a missing answer is a missing outcome
+    living = np.where(miss["p37"], np.nan, subj["living"].astype(float))
+    selfp = np.where(miss["p39a"], np.nan, subj["selfp"])
+    return out, living, selfp
+
+
+def _producer_files(base, hh, flags, prod_draws, factor07, inter, years, rng, m: HouseholdModel) -> dict:
+    """The producer module as INEI ships it, per year:
+
+    * ``2000``: one row per producer (the head, ``codperso`` 1): activities ``p20001a/b/c``
+      (option number or 0), ``p20002`` (1 permanent, 2 eventual), ``p20002c`` plots, factora07;
+    * ``2000a``: one row per plot (``p2005a`` 1, 2, ...): area ``p2005b`` (ha, 3 decimals), title
+      ``p2005e`` (1-3 a title document, 4-10 none), irrigation ``p2005f2`` gravity / ``p2005f3``
+      rain-fed (0 pase, 1 yes);
+    * ``2100``: one row per crop of agricultural producers (``p2100a`` 1, 2, ...): value of the
+      sales ``p21002b``, of own consumption ``p21002f`` and total ``p21002n`` (soles), factora07.
+    """
+    yrs = hh["year"].to_numpy()
+    n = len(yrs)
+    has2000 = flags["has2000"]
+    eventual = rng.random(n) < m.share_eventual
+    d = prod_draws
+    # plots: areas split the household's hectares (Dirichlet(1) shares)
+    k = np.where(has2000, d["plots"], 0)
+    pidx = np.repeat(np.arange(n), k)
+    pos = np.arange(len(pidx)) - np.repeat(np.cumsum(k) - k, k)
+    wgt = rng.exponential(1.0, len(pidx))
+    tot = np.bincount(pidx, weights=wgt, minlength=n)
+    area = np.round(d["hect"][pidx] * wgt / tot[pidx], 3)
+    titled = pos < d["titled"][pidx]
+    code = np.where(titled, _pick(rng, m.title_codes, len(pidx), m.title_weights),
+                    _pick(rng, m.untitled_codes, len(pidx), m.untitled_weights))
+    rainfed = pos >= (k - d["rainfed"])[pidx]
+    # crops of agricultural producers: values split by Dirichlet(1) shares
+    agri = flags["agri"] & has2000
+    kc = np.where(agri, 1 + rng.poisson(m.crops_extra_mean, n), 0)
+    cidx = np.repeat(np.arange(n), kc)
+    cpos = np.arange(len(cidx)) - np.repeat(np.cumsum(kc) - kc, kc)
+    cw = rng.exponential(1.0, len(cidx))
+    share = cw / np.bincount(cidx, weights=cw, minlength=n)[cidx]
+    # floors keep sales + own consumption within each crop's (rounded) total
+    p21002n = np.round(d["vbp"][cidx] * share)
+    p21002b = np.floor(d["venta"][cidx] * share)
+    p21002f = np.floor(d["autocons"][cidx] * share)
+    out = {}
+    keys = ["year", "conglome", "vivienda", "hogar"]
+    for y in years:
+        r = (yrs == y) & inter & has2000
+        f = base.loc[r, keys].copy()
+        f["codperso"] = 1
+        f["p20001a"] = np.where(flags["agri"][r], 1, 0)
+        f["p20001b"] = np.where(flags["livestock"][r], 2, 0)
+        f["p20001c"] = np.where(flags["forestry"][r], 3, 0)
+        f["p20002"] = np.where(eventual[r], 2, 1)
+        f["p20002c"] = d["plots"][r]
+        f["factora07"] = factor07[r]
+        out[(y, "2000")] = f.reset_index(drop=True)
+        pr = r[pidx]
+        a = base.iloc[pidx[pr]][keys].reset_index(drop=True)
+        a["codperso"] = 1
+        a["p2005a"] = pos[pr] + 1
+        a["p2005b"] = area[pr]
+        a["p2005e"] = code[pr]
+        a["p2005f2"] = np.where(rainfed[pr], 0, 1)
+        a["p2005f3"] = np.where(rainfed[pr], 1, 0)
+        out[(y, "2000a")] = a
+        cr = r[cidx]
+        b = base.iloc[cidx[cr]][keys].reset_index(drop=True)
+        b["codperso"] = 1
+        b["p2100a"] = cpos[cr] + 1
+        b["p21002b"] = p21002b[cr]
+        b["p21002f"] = p21002f[cr]
+        b["p21002n"] = p21002n[cr]
+        b["factora07"] = factor07[cidx[cr]]
+        out[(y, "2100")] = b
+    return out
+
+
+def _truth_table(hh, c, x, money, subj, flags, inter, t) -> pd.DataFrame:
+    """Per household-year truth (contract §2.4)."""
     nan = np.nan
-    truth = pd.DataFrame({
-        "year": yrs.astype(int), "conglome": hh["conglome"].astype(int).astype(str).str.zfill(6),
+    pc_real = money["pc_real"]
+    return pd.DataFrame({
+        "year": hh["year"].to_numpy().astype(int),
+        "conglome": hh["conglome"].astype(int).astype(str).str.zfill(6),
         "vivienda": hh["vivienda"].astype(str).str.zfill(3), "hogar": hh["hogar"].astype(str).str.zfill(2),
-        "ubigeo": hh["ubigeo"], "codccpp": hh["codccpp"], "dist_km": dist, "nearest_id": hh["nearest_id"].to_numpy(),
+        "ubigeo": hh["ubigeo"], "codccpp": hh["codccpp"], "dist_km": x["dist"],
+        "nearest_id": hh["nearest_id"].to_numpy(),
         "hh_type": HH_TYPES[t], "pc_exp_real": np.where(inter, pc_real, nan),
-        "ln_pc_exp": np.where(inter, np.log(pc_real), nan), "ln_pc_exp_cf": np.where(inter, ln_cf, nan),
-        "poor": np.where(inter, poor.astype(float), nan), "poverty_gap": np.where(inter, gap, nan),
-        "subj_poor_living": np.where(inter, living.astype(float), nan),
-        "subj_poor_self": np.where(inter, selfp, nan),
-        "treated_true": treated, "effect": np.where(inter, effect, nan), "interview": inter.astype(int),
-        "semester": sem, "mes": hh["mes"].to_numpy(), "head_educ": c["head_educ"], "locality_size": size_cls, "near_line": near_line,
-        "has_laborer_member": has_lab, "goods_only_producer": goods_only,
+        "ln_pc_exp": np.where(inter, np.log(pc_real), nan), "ln_pc_exp_cf": np.where(inter, x["ln_cf"], nan),
+        "poor": np.where(inter, money["poor"].astype(float), nan), "poverty_gap": np.where(inter, money["gap"], nan),
+        "subj_poor_living": np.where(inter, subj["living"].astype(float), nan),
+        "subj_poor_self": np.where(inter, subj["selfp"], nan),
+        "treated_true": x["treated"], "effect": np.where(inter, x["effect"], nan), "interview": inter.astype(int),
+        "semester": x["sem"], "mes": hh["mes"].to_numpy(), "head_educ": c["head_educ"],
+        "locality_size": x["size_cls"], "near_line": x["near_line"],
+        "has_laborer_member": flags["has_lab"], "goods_only_producer": flags["goods_only"],
     })
 
-    survey, survey_truth, sparams = _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0,
-                                                      tau_l, tau_s, truth)
+
+def build_households(geo, scale: float, rng: np.random.Generator, years=range(2007, 2013),
+                     model: HouseholdModel = DEFAULT) -> Households:
+    """Draw the households of every conglomerate-year of `geo` and their survey contents.
+
+    The steps run in a fixed order on one random stream (the order is part of the output); the
+    layout details that INEI's files add (missing-value codes, plots, crops) come last, from a
+    stream seeded by the main one."""
+    _check_geo(geo)
+    m = model
+    years = [int(y) for y in years]
+    cent, cong = _locality_effects(geo, rng, m, years)
+    deflators, spatial = build_deflators(rng, m)
+
+    # ---- households, covariates, production flags ----
+    hh = _household_frame(cong, years, rng, m)
+    n = len(hh)
+    yrs = hh["year"].to_numpy()
+    t = hh["hh_type_i"].to_numpy()
+    inter = hh["interview"].to_numpy()
+    c = _draw_covariates(rng, m, yrs, hh["_b"].to_numpy(), hh["dominio"].to_numpy().astype(int),
+                         deflator_dpto(hh["ubigeo"]))
+    flags = _production_flags(rng, m, t, yrs, c)
+    prod = flags["prod"]
+
+    # ---- outcomes ----
+    x = _expenditure(hh, c, m, years, rng, prod, inter)
+    size = c["size"]
+    money = _money(hh, x, size, deflators, spatial, m)
+    subj = _subjective(rng, m, c, x, yrs, years, inter, prod)
+    factor07 = np.round(150 / max(scale, 1e-9) * np.exp(0.3 * rng.standard_normal(n)), 4)
+    factor_perc = np.round(factor07 * np.exp(0.02 * rng.standard_normal(n)), 4)
+
+    # ---- persons ----
+    resp = np.flatnonzero(inter)
+    hh_r = hh.iloc[resp].reset_index(drop=True)
+    c_r = {k: v[resp] for k, v in c.items()}
+    ubigeos = np.sort(geo.districts["ubigeo"].astype(str).astype(int).unique())
+    pers, nonmem = _persons(hh_r, c_r, rng, m, ubigeos)
+    emp = _employment(pers, t[resp], flags["has_lab"][resp], flags["goods_only"][resp],
+                      flags["agri"][resp], flags["livestock"][resp], rng)
+    result = np.where(inter, np.where(rng.random(n) < m.share_incomplete, 2, 1), _pick(rng, [3, 4, 5, 6, 7], n, [0.35, 0.35, 0.15, 0.05, 0.1]))
+
+    # ---- module tables ----
+    base = hh[["year", "conglome", "vivienda", "hogar", "ubigeo"]].copy()
+    for k_ in ("conglome", "vivienda", "hogar"):
+        base[k_] = base[k_].astype(int)
+    totmieho = size + np.zeros(n, int)
+    totmieho[resp] += nonmem.astype(int)
+    prod_draws = _production_draws(rng, m, n, yrs)
+    modules = _sumaria(base, hh, x, money, size, totmieho, factor07, inter, years, rng)
+    modules.update(_housing(base, hh, c, result, factor07, inter, years, rng))
+    modules.update(_person_modules(base, pers, emp, resp, factor07, years, rng))
+
+    # ---- truth and the programme survey ----
+    truth = _truth_table(hh, c, x, money, subj, flags, inter, t)
+    survey, survey_truth, sparams = _programme_survey(geo, cent, scale, rng, m, deflators, spatial, x["g"],
+                                                      x["sig"], money["Z0"], subj["tau_l"], subj["tau_s"], truth)
+
+    # ---- layout details of INEI's files (own stream: the draws above do not move) ----
+    detail = np.random.default_rng(rng.integers(0, 2 ** 63))
+    perc, living, selfp = _perception(base, hh, subj, factor07, factor_perc, inter, years, detail, m)
+    modules.update(perc)
+    truth["subj_poor_living"] = np.where(inter, living, np.nan)
+    truth["subj_poor_self"] = np.where(inter, selfp, np.nan)
+    modules.update(_producer_files(base, hh, flags, prod_draws, factor07, inter, years, detail, m))
+
     params = {
         "model": m.to_dict(),
         "calibrated": {
-            "g_t": {str(k): v for k, v in g.items()}, "eps_sd_t": {str(k): v for k, v in sig.items()},
-            "poverty_line_Z0": Z0, "effect_scale_K": float(K),
-            "tau_living": {str(k): v for k, v in tau_l.items()},
-            "tau_self": {str(k): v for k, v in tau_s.items()},
+            "g_t": {str(k): v for k, v in x["g"].items()}, "eps_sd_t": {str(k): v for k, v in x["sig"].items()},
+            "poverty_line_Z0": money["Z0"], "effect_scale_K": float(x["K"]),
+            "tau_living": {str(k): v for k, v in subj["tau_l"].items()},
+            "tau_self": {str(k): v for k, v in subj["tau_s"].items()},
         },
         "planted": {
             "spatial_dd_ln_exp": m.effect_mean, "radius_km": m.radius_km,
             "spatial_dd_subjective": 0.0,
-            "spatial_dd_poverty_realised": _realised_poverty_dd(truth, gashog2d, size, linea, i00, ld, inter, prod, m),
+            "spatial_dd_poverty_realised": _realised_poverty_dd(truth, money["gashog2d"], size, money["linea"],
+                                                                money["i00"], money["ld"], inter, prod, m),
             "semester_effects_realised": _semester_means(truth, prod),
         },
         "matching": sparams,
         "counts": {"households_interviewed": int(inter.sum()), "nonresponse_dwellings": int((~inter).sum()),
-                   "persons": int(len(P)),
+                   "persons": int(len(pers)),
                    "by_type": {HH_TYPES[k_]: int(((t == k_) & inter).sum()) for k_ in range(4)}},
     }
     return Households(modules=modules, deflators=deflators, spatial_deflator=spatial,
@@ -740,22 +929,18 @@ def _semester_means(truth, prod):
 
 
 # ----------------------------------------------------------------------------- programme survey
-def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, tau_l, tau_s, truth):
-    """The programme's 2012 household survey (matching design, Table 16)."""
+def _survey_candidates(geo, cent, scale, rng, m: HouseholdModel):
+    """Candidate households of the programme survey: centres drawn with probability ∝
+    households_2007 + 1 among rural centres of the frame districts. Adjacent districts: exactly
+    the households needed; corridor districts: survey_pool_factor times as many (selection on
+    observables follows in _survey_selection)."""
     frame = geo.frame[["ubigeo", "grupo"]].copy()
     frame["ubigeo"] = frame["ubigeo"].astype(str).str.zfill(6)
-    dist_ = geo.districts.copy()
-    dist_["ubigeo"] = dist_["ubigeo"].astype(str).str.zfill(6)
-    dom_of = dist_.set_index("ubigeo")["dominio"] if "dominio" in dist_ else None
     cc = cent.copy()
     cc["ubigeo"] = cc["ubigeo"].astype(str).str.zfill(6)
     cc = cc.merge(frame, on="ubigeo", how="inner")
     n_t, n_c = int(round(m.survey_n_corridor * scale)), int(round(m.survey_n_adjacent * scale))
     n_bad = int(round(m.survey_n_unusable * scale))
-    # Candidate households: centres drawn with probability ∝ households_2007 + 1. Adjacent
-    # districts: exactly the households needed. Corridor districts: survey_pool_factor times as
-    # many candidates, from which the survey keeps its households with odds depending on
-    # observed covariates only (selection on observables, below).
     groups, need = [], {}
     for grp, nn in (("corredor", n_t), ("adyacente", n_c)):
         pool = cc[(cc["grupo"] == grp) & (cc["poblacion_2007"] <= m.survey_max_centre_population)]
@@ -766,13 +951,23 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
         n_draw = need[grp][1] * (m.survey_pool_factor if grp == "corredor" else 1)
         pick = rng.choice(len(pool), size=n_draw, p=w / w.sum())
         groups.append(pool.iloc[pick].copy())
-    sv = pd.concat(groups, ignore_index=True)
+    return pd.concat(groups, ignore_index=True), need, frame
+
+
+def _survey_selection(geo, sv, need, rng, m: HouseholdModel):
+    """Covariates of the candidates (as ENAHO 2012 households) and the kept households.
+
+    Corridor candidates, in random (draw) order, are accepted with probability odds / max(odds),
+    odds = exp(γ'x) with x the probit's covariates as the harmonised survey shows them
+    (docs/embedded_data.md §6), and the first ones accepted are kept. The kept households are
+    then an exact exp(γ'x)-tilt of the candidates: whether a candidate is kept depends on x and
+    chance only, so given x the kept households have the same unobservables (locality effect,
+    SES, electricity, water, ..., residual) as adjacent households."""
+    dist_ = geo.districts.copy()
+    dist_["ubigeo"] = dist_["ubigeo"].astype(str).str.zfill(6)
     n = len(sv)
     tr = (sv["grupo"] == "corredor").to_numpy()
-    yrs = np.full(n, 2012)
-    if dom_of is None:
-        raise GeographyError("geography.districts lacks column dominio")
-    dom = dom_of.reindex(sv["ubigeo"]).to_numpy()
+    dom = dist_.set_index("ubigeo")["dominio"].reindex(sv["ubigeo"]).to_numpy()
     if pd.isna(dom).any():
         raise GeographyError("geography.districts: no dominio for survey ubigeos "
                              f"{sv.loc[pd.isna(dom), 'ubigeo'].unique()[:5].tolist()}")
@@ -781,14 +976,7 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     estr = np.select([hog > 4000, hog > 400], [4, 5], 6)
     estr = np.where((hog <= 400) & (sv["poblacion_2007"].to_numpy(float) < 200), 7, estr)
     dpto = deflator_dpto(sv["ubigeo"])
-    c = _draw_covariates(rng, m, yrs, sv["_b"].to_numpy(), dom, dpto)
-    # Selection on observables: corridor candidates, in random order, are accepted with
-    # probability odds / max(odds), odds = exp(γ'x) with x the probit's covariates as the
-    # harmonised survey shows them (docs/embedded_data.md §6), and the first ones accepted are
-    # kept. The kept households are then an exact exp(γ'x)-tilt of the candidates: whether a
-    # candidate is kept depends on x and chance only, so given x the kept households have the
-    # same unobservables (locality effect, SES, electricity, water, ..., residual) as adjacent
-    # households.
+    c = _draw_covariates(rng, m, np.full(n, 2012), sv["_b"].to_numpy(), dom, dpto)
     x = _survey_selection_covariates(c, sv["altitud"].to_numpy(float) if "altitud" in sv else np.zeros(n))
     lo = sum(g_ * x[k_] for k_, g_ in m.survey_selection.items())
     acc = tr & (rng.random(n) < np.exp(lo - (lo[tr].max() if tr.any() else 0.0)))
@@ -800,14 +988,24 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     keep[ci_[:need["corredor"][1]]] = True   # candidates are in random (draw) order
     sv = sv[keep].reset_index(drop=True)
     c = {k_: v[keep] for k_, v in c.items()}
-    dom, hog, estr, dpto, tr = dom[keep], hog[keep], estr[keep], dpto[keep], tr[keep]
-    n = len(sv)
-    yrs = np.full(n, 2012)
-    # unusable rows (gasto incompleto) at random within each group
-    use = np.zeros(n, bool)
+    return sv, c, dom[keep], estr[keep], dpto[keep], tr[keep]
+
+
+def _survey_usable(sv, need, rng) -> np.ndarray:
+    """Unusable rows (gasto incompleto) at random within each group."""
+    use = np.zeros(len(sv), bool)
     for grp, (nn, _) in need.items():
         idx = rng.permutation(np.flatnonzero((sv["grupo"] == grp).to_numpy()))
         use[idx[:nn]] = True
+    return use
+
+
+def _survey_outcomes(sv, c, dom, estr, dpto, tr, use, rng, m: HouseholdModel, deflators, spatial,
+                     g, sig, Z0) -> dict:
+    """Expenditure with the programme's effect on corridor households (larger for the
+    counterfactually poor, mean exact), lines and poverty, as in sumaria 2012."""
+    n = len(sv)
+    yrs = np.full(n, 2012)
     rural = (estr >= 6).astype(float)
     alt = sv["altitud"].to_numpy(float) if "altitud" in sv else np.zeros(n)
     h = _loc_year(m, yrs, rural, alt / 1000, np.isin(dom, (1, 2, 3, 8)).astype(float), (dom == 7).astype(float))
@@ -820,19 +1018,25 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     ratio = np.where(dA == 17, m.line_ratio_lima, np.where(np.isin(dA, (1, 3, 5, 7, 9, 11, 13, 15)), m.line_ratio_urban, m.line_ratio_rural))
     linea = Z0 * ratio * i00 * ld
     poor_cf = np.exp(ln_cf) < Z0 * ratio
-    # programme effect for corridor households: larger for the counterfactually poor, mean exact
     T = tr & use
     n_pt = int((T & poor_cf).sum())
     n_T = int(T.sum())
     d_lo = (n_T * m.att_ln_exp - n_pt * m.att_ln_exp_poor) / max(n_T - n_pt, 1)
     delta = np.where(T, np.where(poor_cf, m.att_ln_exp_poor, d_lo), 0.0)
-    ln_y = ln_cf + delta
-    gashog2d = np.round(np.exp(ln_y) * 12 * size * i00 * ld, 2)
+    gashog2d = np.round(np.exp(ln_cf + delta) * 12 * size * i00 * ld, 2)
     pc_nom = gashog2d / (12 * size)
     pobreza = np.where(pc_nom < m.extreme_line_ratio * linea, 1, np.where(pc_nom < linea, 2, 3))
     gcf = np.round(np.exp(ln_cf) * 12 * size * i00 * ld, 2) / (12 * size)
-    poor_cf_nom = gcf < linea
-    # subjective: counterfactual from the latent index, then planted probability shifts
+    return {"alt": alt, "ln_cf": ln_cf, "delta": delta, "d_lo": d_lo, "gashog2d": gashog2d,
+            "pobreza": pobreza, "linea": linea, "poor_cf_nom": gcf < linea, "T": T, "n_T": n_T,
+            "i00": i00, "ld": ld, "size": size}
+
+
+def _survey_subjective(c, o: dict, use, rng, m: HouseholdModel) -> dict:
+    """Counterfactual subjective poverty from the latent indices, then the planted shifts
+    among corridor households."""
+    n = len(use)
+    ln_cf, T, n_T = o["ln_cf"], o["T"], o["n_T"]
     Ll = -ln_cf + m.subj_age_coef * c["head_age"] + m.subj_female_coef * c["head_female"] + m.subj_noise_sd * rng.standard_normal(n)
     Lsf = -ln_cf + m.subj_age_coef * c["head_age"] + m.subj_female_coef * c["head_female"] + m.subj_noise_sd * rng.standard_normal(n)
     liv_cf = Ll > np.quantile(Ll[use], 1 - m.survey_subj_living)
@@ -844,6 +1048,12 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     u = rng.random(n)
     p37 = np.where(liv, np.where(u < 0.2, 4, 3), np.where(u < 0.1, 1, 2))
     p39a = np.where(slf, 1, _pick(rng, [2, 3, 4], n, [0.5, 0.4, 0.1]))
+    return {"liv_cf": liv_cf, "self_cf": self_cf, "liv": liv, "slf": slf, "p37": p37, "p39a": p39a}
+
+
+def _survey_table(geo, sv, c, dom, estr, o: dict, s: dict, use, rng, m: HouseholdModel):
+    """The survey file (one row per household, shuffled ``id_hogar``) and the draw order."""
+    n = len(sv)
     # production (survey households are producers by the programme's sampling)
     agri = rng.random(n) < 0.889
     lives = rng.random(n) < 0.815
@@ -858,16 +1068,17 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     head_civ = np.where(c["head_married"], _pick(rng, [1, 2], n, [0.6, 0.4]), _pick(rng, [3, 4, 5, 6], n, [0.25, 0.05, 0.25, 0.45]))
     p301a = np.select([c["head_educ"] <= 5, c["head_educ"] == 6],
                       [pd.Series(c["head_educ"]).map({1: 1, 2: 3, 3: 4, 4: 5, 5: 6}).to_numpy(), 8], 10)
+    linea = o["linea"]
     out = pd.DataFrame({
         "id_hogar": 0, "ubigeo": sv["ubigeo"].to_numpy(), "codccpp": sv["codccpp"].to_numpy(),
         "nomccpp": sv["nomccpp"].to_numpy() if "nomccpp" in sv else "",
         "dominio": dom, "estrato": estr,
         "latitud": sv["latitud"].to_numpy(float) if "latitud" in sv else np.nan,
         "longitud": sv["longitud"].to_numpy(float) if "longitud" in sv else np.nan,
-        "altitud": alt, "mes": _pick(rng, list(m.survey_months), n),
-        "mieperho": size, "gashog2d": np.where(use, gashog2d, np.nan), "linea": linea,
-        "linpe": m.extreme_line_ratio * linea, "pobreza": np.where(use, pobreza, np.nan),
-        "p37": p37, "p39a": p39a,
+        "altitud": o["alt"], "mes": _pick(rng, list(m.survey_months), n),
+        "mieperho": o["size"], "gashog2d": np.where(use, o["gashog2d"], np.nan), "linea": linea,
+        "linpe": m.extreme_line_ratio * linea, "pobreza": np.where(use, o["pobreza"], np.nan),
+        "p37": s["p37"], "p39a": s["p39a"],
         "p207": np.where(c["head_female"], 2, 1), "p208a": c["head_age"], "p209": head_civ, "p301a": p301a,
         "p208a2": np.where(c["head_migrant"], other, ubi_i), "p300a": c["head_lang"],
         "n_0_5": c["n05"], "n_6_14": c["n614"], "n_65plus": c["n65"],
@@ -878,18 +1089,31 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
         "motivo": np.where(use, "", "gasto incompleto"),
     }).iloc[order].reset_index(drop=True)
     out["id_hogar"] = np.arange(1, n + 1)
+    return out, order
+
+
+def _survey_params(sv, out, order, o: dict, s: dict, use, frame, truth, m: HouseholdModel):
+    """Per survey household truth, the realised planted ATTs and a naive (unmatched) DD against
+    ENAHO 2009 frame producers."""
     st = pd.DataFrame({"id_hogar": out["id_hogar"], "grupo": sv["grupo"].to_numpy()[order], "usable": use[order],
-                       "ln_pc_exp_cf": ln_cf[order], "effect": delta[order], "poor_cf": poor_cf_nom[order],
-                       "poor": (pobreza <= 2)[order], "living_cf": liv_cf[order], "living": liv[order],
-                       "self_cf": self_cf[order], "self": slf[order]})
-    # realised planted ATTs and a naive (unmatched) DD against ENAHO 2009 frame households
+                       "ln_pc_exp_cf": o["ln_cf"][order], "effect": o["delta"][order],
+                       "poor_cf": o["poor_cf_nom"][order], "poor": (o["pobreza"] <= 2)[order],
+                       "living_cf": s["liv_cf"][order], "living": s["liv"][order],
+                       "self_cf": s["self_cf"][order], "self": s["slf"][order]})
     Tm = st["usable"] & (st["grupo"] == "corredor")
+
+    def att(a, b=None):
+        if not Tm.any():
+            return 0.0
+        v = st.loc[Tm, a].astype(float)
+        return float((v - st.loc[Tm, b].astype(float)).mean() if b else v.mean())
+
     params = {
-        "att_dd_ln_exp": float(st.loc[Tm, "effect"].mean()) if Tm.any() else 0.0,
-        "att_dd_poverty": float((st.loc[Tm, "poor"].astype(float) - st.loc[Tm, "poor_cf"].astype(float)).mean()) if Tm.any() else 0.0,
-        "att_dd_living": float((st.loc[Tm, "living"].astype(float) - st.loc[Tm, "living_cf"].astype(float)).mean()) if Tm.any() else 0.0,
-        "att_dd_self": float((st.loc[Tm, "self"].astype(float) - st.loc[Tm, "self_cf"].astype(float)).mean()) if Tm.any() else 0.0,
-        "effect_poor": m.att_ln_exp_poor, "effect_nonpoor": float(d_lo),
+        "att_dd_ln_exp": att("effect"),
+        "att_dd_poverty": att("poor", "poor_cf"),
+        "att_dd_living": att("living", "living_cf"),
+        "att_dd_self": att("self", "self_cf"),
+        "effect_poor": m.att_ln_exp_poor, "effect_nonpoor": float(o["d_lo"]),
         "n_usable": {"corredor": int(Tm.sum()), "adyacente": int((st["usable"] & (st["grupo"] == "adyacente")).sum())},
         "n_unusable": int((~st["usable"]).sum()),
     }
@@ -898,7 +1122,21 @@ def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, 
     us = st["usable"].to_numpy()
     if len(e09) and e09["grupo"].nunique() == 2:
         d09 = e09.groupby("grupo")["ln_pc_exp"].mean()
-        real12 = np.log(gashog2d / (12 * size * i00 * ld))[order]
+        real12 = np.log(o["gashog2d"] / (12 * o["size"] * o["i00"] * o["ld"]))[order]
         d12 = pd.Series(real12[us]).groupby(st["grupo"].to_numpy()[us]).mean()
         params["unmatched_dd_ln_exp_realised"] = float((d12["corredor"] - d12["adyacente"]) - (d09["corredor"] - d09["adyacente"]))
+    return st, params
+
+
+def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, tau_l, tau_s, truth):
+    """The programme's 2012 household survey (matching design, Table 16; docs §6)."""
+    if "dominio" not in geo.districts:
+        raise GeographyError("geography.districts lacks column dominio")
+    sv, need, frame = _survey_candidates(geo, cent, scale, rng, m)
+    sv, c, dom, estr, dpto, tr = _survey_selection(geo, sv, need, rng, m)
+    use = _survey_usable(sv, need, rng)
+    o = _survey_outcomes(sv, c, dom, estr, dpto, tr, use, rng, m, deflators, spatial, g, sig, Z0)
+    s = _survey_subjective(c, o, use, rng, m)
+    out, order = _survey_table(geo, sv, c, dom, estr, o, s, use, rng, m)
+    st, params = _survey_params(sv, out, order, o, s, use, frame, truth, m)
     return out, st, params

@@ -16,6 +16,8 @@ MODULES = (
     ("300", "enaho01a-YYYY-300"),
     ("500", "enaho01a-YYYY-500"),
     ("2000", "enaho02-YYYY-2000"),
+    ("2000a", "enaho02-YYYY-2000a"),
+    ("2100", "enaho02-YYYY-2100"),
     ("01b-2", "enaho01b-YYYY-2"),
 )
 

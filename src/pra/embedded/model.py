@@ -88,6 +88,19 @@ class HouseholdModel:
     gpv_log_sd: float = 1.2
     sales_share: float = 0.6
     own_cons_share: float = 0.136
+    # layout of the producer module (enaho02 -2000, -2000a parcels, -2100 crops)
+    share_eventual: float = 0.06       # p20002 = 2 (eventual activity) among producer rows
+    crops_extra_mean: float = 1.5      # crops per agricultural producer: 1 + Poisson(mean)
+    # p2005e codes of titled plots (title in hand) and of the other plots, with their weights
+    title_codes: tuple = (1, 2, 3)
+    title_weights: tuple = (0.5, 0.3, 0.2)
+    untitled_codes: tuple = (4, 5, 6, 7, 8, 9, 10)
+    untitled_weights: tuple = (0.08, 0.05, 0.25, 0.07, 0.35, 0.15, 0.05)
+
+    # ---- INEI's missing-value codes in the perception module ----
+    # share of answers coded 9 ('Missing value') in p32, p37 and p39a, each question drawn apart
+    perception_missing: float = 0.004
+    ladder_no_answer: float = 0.01     # 2012: p39b2 = 1 (no sabe / no responde), p39b1 blank
 
     # ---- expenditure: ln y = mu + a_l + g_t + h_t(locality) + X c + kappa_t*S + effect + eps ----
     locality_sd: float = 0.25          # a_l = locality_sd * (0.5 * b_l + sqrt(.75) * N(0,1))

@@ -9,15 +9,21 @@ independent generators for :func:`pra.embedded.geography.build_geography` and
 * file format by year (``layout.FORMAT``): Stata 7 (format 110) 2007/2009/2011, CSV 2008 (UTF-8,
   ids as plain integers), SPSS ``.sav`` 2010 (upper-case names, ``Enaho01B-2010-2.sav``), Stata
   format 118 2012 (pyreadstat ``write_dta(version=14)``);
-* year column ``aÑo``, except ``año`` in 2009 module 500 and ``a_o`` in 2011 modules 2000 and
-  01b-2, stored as text (``'2007'``), first column;
-* ids as text with module-dependent padding: sumaria and 100 zero-padded (conglome to at least 4
-  digits, vivienda 3, hogar 2), 200/300/500 left-space-padded to the same widths (codperso 2),
-  2000 and 01b-2 unpadded; ``ubigeo`` 6-char text; ``mes`` 2-char text in sumaria and 100;
-* ``latitud`` as text in 2011 module 100; ``p208a2`` numeric in 2007, text 2008–2012;
-  ``dominio``/``estrato`` 1-char text in the 2012 perception module;
-* value labels where INEI has them (incl. the "pobreno extremo" misspelling 2007–2010 and no
-  ``p113a`` labels in 2007); none in CSV.
+* year column ``aÑo``, except ``año`` in 2009 module 500 and ``a_o`` in 2011 modules 2000,
+  2000a, 2100 and 01b-2, stored as text (``'2007'``), first column;
+* ids as the dictionaries define them: in .dta files zero-padded text of INEI's widths
+  (conglome 4, wider only if a larger scale needs more ids; vivienda 3, hogar 2, codperso 2);
+  in the .sav file (the format the dictionaries describe) the dictionary's type per file:
+  numeric in sumaria, 200, 300 (and 500 in 2007, 2008, 2011, 2012), text elsewhere; in CSV
+  plain integers; ``ubigeo`` likewise (6-character text or number); ``mes`` 2-character text;
+* ``codccpp`` (module 100, 2007–2011) the 4-character code within the district;
+* ``latitud`` as text in 2011 module 100; ``p208a2`` numeric in 2007 and in the .sav file, text
+  2008–2012 (blank for those born in the district); ``dominio``/``estrato`` 1-char text in the
+  2012 perception module;
+* value labels where INEI has them (incl. the "pobreno extremo" misspelling 2007–2010, no
+  ``p113a`` labels in 2007, code 9 "missing value" in the perception module); none in CSV;
+* the deflator file keyed by a numeric ``aniorec`` and ``dpto`` (INEI's do-files merge it on
+  ``aniorec dpto``), the spatial deflator by ``dominioA``.
 
 Everything is written into a temporary sibling directory that replaces ``out_dir`` only when the
 whole tree is written, so a failed run leaves no partial tree. Time stamps inside ``.dta``/``.sav``
@@ -52,10 +58,11 @@ SAV_DATE, SAV_TIME = b"01 Jan 13", b"00:00:00"
 DTA_MODERN_VERSION = 14  # pyreadstat version 14 -> format 118 (contract §1); 15 would give 119
 
 ID_COLS = ("conglome", "vivienda", "hogar", "codperso")
-ID_WIDTH = {"conglome": 4, "vivienda": 3, "hogar": 2, "codperso": 2}  # INEI's str widths
-ZERO_PADDED = ("sumaria", "100")
-SPACE_PADDED = ("200", "300", "500")
-UNPADDED = ("2000", "01b-2")
+ID_WIDTH = {"conglome": 4, "vivienda": 3, "hogar": 2, "codperso": 2}  # INEI's widths (dictionary)
+# Modules whose ids and ubigeo the dictionaries type N (numeric), by year; used where the file
+# format is the one the dictionaries describe (.sav). INEI's .dta files store them as text.
+NUMERIC_IDS = {"sumaria": set(layout.YEARS), "200": set(layout.YEARS), "300": set(layout.YEARS),
+               "500": {2007, 2008, 2011, 2012}}
 BANDS_KM = (0, 2, 4, 6, 8, 10, 15, 20)  # Table 2 bands (config spatial.bands_km)
 
 
@@ -66,8 +73,8 @@ class SynthesizeError(ValueError):
 # --------------------------------------------------------------------------------------------
 # value labels (layout reference §2)
 # --------------------------------------------------------------------------------------------
-_P37_OLD = {1: "muy bien", 2: "bien", 3: "mal", 4: "muy mal"}
-_P37_2012 = {1: "muy mal", 2: "mal", 3: "bien", 4: "muy bien"}
+_P37_OLD = {1: "muy bien", 2: "bien", 3: "mal", 4: "muy mal", 9: "missing value"}
+_P37_2012 = {1: "muy mal", 2: "mal", 3: "bien", 4: "muy bien", 9: "missing"}
 _COMMON_LABELS: dict[str, dict[int, str]] = {
     "result": {1: "completa", 2: "incompleta", 3: "rechazo", 4: "ausente", 5: "desocupada",
                6: "no iniciada", 7: "otro"},
@@ -111,8 +118,19 @@ _COMMON_LABELS: dict[str, dict[int, str]] = {
              4: "obrero", 5: "trabajador familiar no remunerado", 6: "trabajador del hogar",
              7: "otro"},
     "p32": {1: "logra ahorrar dinero", 2: "apenas logra equilibrar sus ingresos con sus gastos",
-            3: "tiene que gastar sus ahorros", 4: "tiene que endeudarse"},
-    "p39a": {1: "muy pobre", 2: "pobre", 3: "más o menos pobre", 4: "no pobre"},
+            3: "tiene que gastar sus ahorros", 4: "tiene que endeudarse", 9: "missing value"},
+    "p39a": {1: "muy pobre", 2: "pobre", 3: "más o menos pobre", 4: "no pobre", 9: "missing value"},
+    "p39b2": {1: "no sabe / no responde"},
+    "p208a1": {1: "nació en este distrito"},
+    "p20002": {1: "permanente", 2: "eventual", 9: "missing value"},
+    "p2005e": {1: "título inscrito en los registros públicos", 2: "título pett no inscrito",
+               3: "título sin registrar", 4: "título en trámite",
+               5: "certificado de posesión del ministerio de agricultura",
+               6: "certificado de posesión de la comunidad campesina o nativa",
+               7: "contrato de compra venta", 8: "propietario sin título",
+               9: "herencia (hijuelas, declaratoria de herederos, etc.)", 10: "otro"},
+    "p2005f2": {0: "pase", 1: "por gravedad"},
+    "p2005f3": {0: "pase", 1: "secano"},
     "ocu500": {1: "ocupado", 2: "desocupado abierto", 3: "desocupado oculto", 4: "no pea"},
 }
 
@@ -137,7 +155,7 @@ def year_column(year: int, module: str) -> str:
     """The year column's spelling in one file (layout reference §1.3)."""
     if year == 2009 and module == "500":
         return "año"
-    if year == 2011 and module in ("2000", "01b-2"):
+    if year == 2011 and module in ("2000", "2000a", "2100", "01b-2"):
         return "a_o"
     return "aÑo"
 
@@ -207,35 +225,31 @@ def apply_quirks(df: pd.DataFrame, year: int, module: str) -> pd.DataFrame:
         raise SynthesizeError(f"{where}: canonical table already has a column {ycol!r}")
     out.insert(0, ycol, year if fmt == "csv" else str(year))
 
+    numeric_ids = fmt == "sav" and year in NUMERIC_IDS.get(module, ())
     for col in ID_COLS:
         if col not in out.columns:
             continue
         ids = _int_ids(out, col, where)
-        if fmt == "csv":
-            out[col] = ids  # padding lost in INEI's CSV export
+        if fmt == "csv" or numeric_ids:
+            out[col] = ids  # CSV: padding lost; .sav: the dictionary's numeric type
             continue
         width = ID_WIDTH[col]
-        if col == "conglome":
+        if col == "conglome":  # INEI's 4 digits; a scale with more conglomerates widens it
             width = max(width, len(str(int(ids.max()))) if len(ids) else width)
-        if module in ZERO_PADDED:
-            txt = _pad(ids.to_numpy(), width, "0")
-        elif module in SPACE_PADDED:
-            txt = _pad(ids.to_numpy(), width, " ")
-        elif module in UNPADDED:
-            txt = _pad(ids.to_numpy(), 1, "0")
-        else:
-            raise SynthesizeError(f"{where}: unknown module {module!r}")
-        out[col] = pd.Series(txt, index=out.index, dtype=object)
+        out[col] = pd.Series(_pad(ids.to_numpy(), width, "0"), index=out.index, dtype=object)
 
     if "ubigeo" in out.columns:
-        out["ubigeo"] = _text_code(out["ubigeo"], 6)
-    if "mes" in out.columns and module in ZERO_PADDED and fmt != "csv":
+        out["ubigeo"] = pd.to_numeric(out["ubigeo"]) if numeric_ids else _text_code(out["ubigeo"], 6)
+    if "mes" in out.columns and fmt != "csv":
         out["mes"] = _text_code(out["mes"], 2)
+    if "codccpp" in out.columns:  # %4s, the code within the district, in every format
+        out["codccpp"] = _text_code(out["codccpp"], 4)
     if "p208a2" in out.columns:
-        if year == 2007:
+        if year == 2007 or fmt == "sav":
             out["p208a2"] = pd.to_numeric(out["p208a2"], errors="raise")
         else:
-            # districts keep their 6 digits; small foreign-country codes stay unpadded
+            # districts keep their 6 digits; small foreign-country codes stay unpadded; blank
+            # for those born in the district
             v = out["p208a2"]
             if v.dtype == object or pd.api.types.is_string_dtype(v.dtype):
                 out["p208a2"] = v.astype(object).where(v.notna(), "")
@@ -471,17 +485,23 @@ def write_tree(geo, hh, root: Path, *, seed: int, scale: float, workers: int = 1
     return _finish_tree(root, rows, hh, geo, seed=seed, scale=scale)
 
 
+def deflator_table(deflators: pd.DataFrame) -> pd.DataFrame:
+    """The temporal deflators as INEI's do-files merge them: numeric ``aniorec`` (the year) and
+    ``dpto`` first, then ``i00``-``i08``."""
+    defl = deflators.rename(columns={"year": "aniorec"})
+    defl["aniorec"] = defl["aniorec"].astype(np.int16)
+    return defl[["aniorec", "dpto"] + [c for c in defl.columns if c not in ("aniorec", "dpto")]]
+
+
 def _write_rest(geo, hh, root: Path, rows: dict[str, int]) -> None:
     """Deflators, centres, register, frame, programme survey and the truth tables."""
     d12 = root / "enaho" / "2012"
     d12.mkdir(parents=True, exist_ok=True)
-    defl = hh.deflators.copy()
-    if "year" in defl.columns:
-        defl = defl.drop(columns="year").assign(**{"aÑo": defl["year"].astype(int).astype(str)})
-        defl = defl[["aÑo"] + [c for c in defl.columns if c != "aÑo"]]
+    defl = deflator_table(hh.deflators)
     write_modern_dta(defl, d12 / "deflactores_base2012_new.dta")
     rows["enaho/2012/deflactores_base2012_new.dta"] = int(len(defl))
-    write_modern_dta(hh.spatial_deflator, d12 / "despacial_ldnew.dta")
+    write_modern_dta(hh.spatial_deflator.rename(columns={"dominioa": "dominioA"}),
+                     d12 / "despacial_ldnew.dta")
     rows["enaho/2012/despacial_ldnew.dta"] = int(len(hh.spatial_deflator))
 
     for name, frame in (("centros_poblados.csv", geo.centres), ("pra2_localidades.csv", geo.register),
