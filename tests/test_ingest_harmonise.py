@@ -13,7 +13,8 @@ import fixtures_ingest as F  # noqa: E402
 
 from pra import ledger as L  # noqa: E402
 from pra.ingest import schemas as S  # noqa: E402
-from pra.ingest.harmonise import dominio_a, harmonise_year  # noqa: E402
+from pra.ingest.harmonise import harmonise_year  # noqa: E402
+from pra.ingest.welfare import dominio_a  # noqa: E402
 from pra.ingest.readers import IngestError  # noqa: E402
 
 YEARS = list(range(2007, 2013))

@@ -1,6 +1,9 @@
 """ENAHO ingest: readers, per-year harmonisation, pandera schemas, data dictionary, Table 4 stats.
 
-Entry point: :func:`harmonise_year` (``docs/contract.md`` §3).
+Entry point: :func:`harmonise_year` (``docs/contract.md`` §3); the programme survey:
+:mod:`pra.ingest.programme`. Rules both share: :mod:`pra.ingest.welfare` (deflation, poverty,
+subjective poverty), :mod:`pra.ingest.variables` (head, region, housing),
+:mod:`pra.ingest.centres` (the populated-centre map).
 """
 from pra.ingest.harmonise import harmonise_year
 from pra.ingest.readers import IngestError, find_module, read_centres, read_meta, read_module

@@ -5,6 +5,11 @@ populated-centre map, so a fix to one year's input reruns only that year. Every 
 row ends in the ingest ledger (kept, or dropped with its reason); unknown codes are counted in
 the report and flagged per household in ``unknown_codes``; missing files/columns and duplicated
 keys stop the run with a message naming year, file, column and rows.
+
+The rules shared with the programme survey live in :mod:`pra.ingest.welfare` (deflation,
+poverty, subjective poverty), :mod:`pra.ingest.variables` (head, region, housing) and
+:mod:`pra.ingest.centres` (the populated-centre map); this module reads ENAHO's modules and
+applies them, one function per section of the table.
 """
 from __future__ import annotations
 
@@ -15,14 +20,26 @@ import pandas as pd
 
 from pra import ledger as ledger_mod
 from pra.ingest import schemas as S
+from pra.ingest.centres import centre_lookup, nearest_centre, prepare_centres
 from pra.ingest.readers import (
     IngestError,
     find_module,
+    format_value,
     non_numeric,
     normalise_id,
     read_meta,
     read_module,
     to_number,
+)
+from pra.ingest.variables import head_variables, housing_indicators, region_variables, rooms
+from pra.ingest.welfare import (
+    Deflators,
+    dominio_a,
+    expenditure_and_poverty,
+    p37_reversed,
+    price_indices,
+    read_deflators,
+    subjective_poverty,
 )
 
 STAGE = "ingest"
@@ -31,25 +48,13 @@ STAGE = "ingest"
 PRA_GOODS_CIIU_EXTRA = (1520, 1711, 1721, 1730, 1810)
 FARM_CIIU = (111, 500)
 
-# Sanitation: raw code -> harmonised category (layout §2.2; 2012 p111a codes change meaning).
-SANITATION_P111 = {1: "public_in", 2: "public_out", 3: "septic", 4: "latrine_pit", 5: "river",
-                   6: "none_other"}
-SANITATION_P111A = {1: "public_in", 2: "public_out", 3: "latrine_pit", 4: "septic",
-                    5: "latrine_pit", 6: "river", 7: "none_other", 8: "none_other"}
-
-# Head education (p301a) -> 7 categories of the study (none … university).
-EDUC_P301A = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 5, 7: 6, 8: 6, 9: 7, 10: 7, 11: 7}
-
-# Natural region from dominio (layout §2.8): 1–3 coast, 4–6 sierra, 7 selva, 8 Lima (coast).
-REGION_DOMINIO = {1: "costa", 2: "costa", 3: "costa", 4: "sierra", 5: "sierra", 6: "sierra",
-                  7: "selva", 8: "costa"}
-
-CENTRE_COLUMNS = ["codccpp", "ubigeo", "latitud", "longitud", "altitud", "hogares_2007",
-                  "poblacion_2007"]
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
+# Modules read (in this order) and the columns read besides the required ones wherever present.
+MODULES = ("sumaria", "100", "200", "300", "500", "2000", "01b2")
+EXTRA_COLUMNS = {"sumaria": ("year", "ld"), "100": ("year", "ubigeo")}
+# Key of each module's rows, in the order the checks run.
+MODULE_KEYS = {"sumaria": S.HH_KEYS, "100": S.HH_KEYS, "01b2": S.HH_KEYS,
+               "200": S.PERSON_KEYS, "300": S.PERSON_KEYS, "500": S.PERSON_KEYS,
+               "2000": S.PERSON_KEYS}
 
 
 def year_folder(enaho_dir: str | Path, year: int) -> Path:
@@ -73,6 +78,10 @@ class _Ctx:
             "checks": {},
         }
         self.flags: list[pd.DataFrame] = []  # HH_KEYS + flag text
+
+    @property
+    def checks(self) -> dict:
+        return self.report["checks"]
 
     def count_failures(self, module: str, df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
         """Numeric view of ``cols``; unknown codes/out-of-range counted and flagged per row.
@@ -103,7 +112,7 @@ class _Ctx:
                 lo, hi = S.RANGES[module][c]
                 bad |= num[c].notna() & ((num[c] < lo) | (num[c] > hi))
             if bad.any():
-                raw = df.loc[bad, c].map(_fmt_value)
+                raw = df.loc[bad, c].map(format_value)
                 flag_txt[bad] = flag_txt[bad] + f"{module}.{c}=" + raw + ";"
                 num.loc[bad, c] = np.nan
                 bad_any |= bad
@@ -119,11 +128,8 @@ class _Ctx:
         return num
 
 
-def _fmt_value(v) -> str:
-    """A raw value as text for flags: 9.0 -> '9', ' x ' -> 'x'."""
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    return str(v).strip()
+# --------------------------------------------------------------------------------------------
+# reading and checking the modules
 
 
 def _load(ctx: _Ctx, year_dir: Path, module: str, extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -158,397 +164,46 @@ def _check_unique(ctx: _Ctx, df: pd.DataFrame, keys: list[str], module: str) -> 
         )
 
 
-def _read_deflators(deflator_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Time (year × dpto → i00) and space (dominioA → ld) deflators, validated."""
-    d = Path(deflator_dir)
-    tpath = find_module(d, S.DEFLATOR_STEMS["time"])
-    spath = find_module(d, S.DEFLATOR_STEMS["space"])
-    tm = read_meta(tpath)
-    for c in ("year", "dpto", "i00"):
-        if c not in tm.original:
-            raise IngestError(f"deflator file {tpath.name} lacks column {c!r} "
-                              f"(has {sorted(tm.original)})")
-    t = read_module(tpath, ["year", "dpto", "i00"], meta=tm)
-    t = pd.DataFrame({"defl_year": to_number(t["year"]), "dpto_defl": to_number(t["dpto"]),
-                      "i00": to_number(t["i00"])})
-    sm = read_meta(spath)
-    # INEI spells it dominioA; lower-cased by the reader.
-    for c in ("dominioa", "ld"):
-        if c not in sm.original:
-            raise IngestError(f"deflator file {spath.name} lacks column {c!r} "
-                              f"(has {sorted(sm.original)})")
-    s = read_module(spath, ["dominioa", "ld"], meta=sm)
-    s = pd.DataFrame({"dominioa": to_number(s["dominioa"]), "ld": to_number(s["ld"])})
-    for name, df, keys in ((tpath.name, t, ["defl_year", "dpto_defl"]),
-                           (spath.name, s, ["dominioa"])):
-        if df[keys].isna().any().any() or df.duplicated(keys).any():
-            bad = df[df[keys].isna().any(axis=1) | df.duplicated(keys, keep=False)]
-            raise IngestError(f"deflator file {name}: missing or duplicated key {keys} in rows "
-                              f"{(bad.index[:10] + 1).tolist()}")
-    return t, s, {"time": tpath.name, "space": spath.name}
+def _check_year_column(ctx: _Ctx, df: pd.DataFrame, module: str) -> None:
+    """A file of another year (its year column says so) stops the run."""
+    if "year" not in df.columns:
+        return
+    yv = to_number(df["year"])
+    wrong = yv.notna() & (yv != ctx.year)
+    if wrong.any():
+        raise IngestError(f"year {ctx.year}: file {ctx.report['files'][module]}: year column holds "
+                          f"{sorted(yv[wrong].unique().tolist())[:5]} in "
+                          f"{int(wrong.sum())} rows (e.g. rows "
+                          f"{(np.flatnonzero(wrong.to_numpy())[:10] + 1).tolist()})")
 
 
-def dominio_a(dominio: pd.Series, estrato: pd.Series, dpto: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """INEI's dominioA (1–17) and urban flag (layout §3): Lima Metropolitana is urban."""
-    estr = estrato.where(dominio != 8, 1)
-    urban = estr < 6
-    dA = pd.Series(np.nan, index=dominio.index)
-    m16 = dominio.between(1, 6)
-    dA[m16] = np.where(urban[m16], 2 * dominio[m16] - 1, 2 * dominio[m16])
-    m7 = dominio == 7
-    selva_baja = dpto.isin([16, 17, 25])
-    dA[m7 & ~selva_baja] = np.where(urban[m7 & ~selva_baja], 13, 14)
-    dA[m7 & selva_baja] = np.where(urban[m7 & selva_baja], 15, 16)
-    dA[dominio == 8] = 17
-    urban = urban.astype("float64").where(dominio.notna() & estrato.notna())
-    return dA, urban
-
-
-def _haversine_km(lat1, lon1, lat2, lon2):
-    r = 6371.0088
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi, dl = p2 - p1, np.radians(lon2 - lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * r * np.arcsin(np.sqrt(a))
-
-
-def nearest_centre(points: pd.DataFrame, centres: pd.DataFrame) -> pd.Series:
-    """Code of the nearest populated centre *of the same district* for each point.
-
-    ``points``: ubigeo, latitude, longitude (any index); ``centres``: codccpp, ubigeo, latitud,
-    longitud. Ties broken by the smaller code (deterministic). NaN where the district has no
-    centre or the point has no coordinates.
-    """
-    pts = points[["ubigeo", "latitude", "longitude"]].copy()
-    pts["_pid"] = np.arange(len(pts))
-    cen = centres[["codccpp", "ubigeo", "latitud", "longitud"]].dropna()
-    m = pts.dropna().merge(cen, on="ubigeo", how="inner")
-    out = pd.Series(pd.NA, index=points.index, dtype="string")
-    if m.empty:
-        return out
-    m["d"] = _haversine_km(m["latitude"].to_numpy(float), m["longitude"].to_numpy(float),
-                           m["latitud"].to_numpy(float), m["longitud"].to_numpy(float))
-    best = m.sort_values(["_pid", "d", "codccpp"]).drop_duplicates("_pid")
-    out.iloc[best["_pid"].to_numpy()] = best["codccpp"].to_numpy()
-    return out
-
-
-def prepare_centres(centres: pd.DataFrame) -> pd.DataFrame:
-    """Validate and normalise the populated-centre map (contract §1.3)."""
-    miss = [c for c in CENTRE_COLUMNS if c not in centres.columns]
-    if miss:
-        raise IngestError(f"populated-centre map lacks column(s) {miss} "
-                          f"(has {list(centres.columns)})")
-    c = centres[CENTRE_COLUMNS].copy()
-    c["codccpp"] = normalise_id(c["codccpp"], 10, strip_zeros=False)
-    c["ubigeo"] = normalise_id(c["ubigeo"], 6, strip_zeros=False)
-    for col in CENTRE_COLUMNS[2:]:
-        c[col] = to_number(c[col])
-    dup = c["codccpp"].duplicated(keep=False) & c["codccpp"].notna()
-    if dup.any():
-        raise IngestError(f"populated-centre map: duplicated codccpp in rows "
-                          f"{(np.flatnonzero(dup.to_numpy())[:10] + 1).tolist()}")
-    return c
+def read_year_modules(ctx: _Ctx, year_dir: Path) -> dict[str, pd.DataFrame]:
+    """The year's seven modules, each with unique keys and of the right year."""
+    mods = {m: _load(ctx, year_dir, m, extra=EXTRA_COLUMNS.get(m, ())) for m in MODULES}
+    for module, keys in MODULE_KEYS.items():
+        _check_unique(ctx, mods[module], keys, module)
+        _check_year_column(ctx, mods[module], module)
+    return mods
 
 
 # --------------------------------------------------------------------------------------------
-# main entry
+# sections of the household table (each returns its columns, indexed like the household frame)
 
 
-def housing_indicators(h: pd.DataFrame, sanitation_col: str, sanitation_map: dict) -> pd.DataFrame:
-    """Housing dummies of contract §3 from module-100 codes (missing where the code is missing);
-    shared by ENAHO and the programme survey, which use the same codes."""
-    def ind(cond, col):
-        return cond.astype(float).where(h[col].notna())
-
-    sanitation = h[sanitation_col].map(sanitation_map).astype(object)
-    return pd.DataFrame({
-        "wall_brick": ind(h["p102"] == 1, "p102"),
-        "floor_dirt": ind(h["p103"] == 6, "p103"),
-        "floor_finished": ind(h["p103"].between(1, 5), "p103"),
-        "roof_concrete_tile": ind(h["p103a"].isin([1, 3]), "p103a"),
-        "electricity": ind(h["p1121"] == 1, "p1121"),
-        "water_public": ind(h["p110"].between(1, 3), "p110"),
-        "sanitation": sanitation,
-        "sanitation_public": sanitation.isin(["public_in", "public_out"]).astype(float).where(
-            sanitation.notna()),
-        "cook_firewood": ind(h["p113a"].isin([5, 6, 7]), "p113a"),
-    }, index=h.index)
-
-
-def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame):
-    """Harmonise ENAHO ``year`` → (household table, ingest ledger entries, report dict).
-
-    ``enaho_dir``: the ENAHO root (with ``<year>/`` sub-folders) or the year folder itself.
-    ``deflator_dir``: folder holding ``deflactores_base2012_new`` and ``despacial_ldnew``.
-    ``centres``: the populated-centre map (contract §1.3) as a DataFrame.
-    """
-    year = int(year)
-    ctx = _Ctx(year)
-    yd = year_folder(enaho_dir, year)
-    rep = ctx.report
-
-    # --- read ---------------------------------------------------------------------------
-    sm = _load(ctx, yd, "sumaria", extra=("year", "ld"))
-    m100 = _load(ctx, yd, "100", extra=("year", "ubigeo"))
-    m200 = _load(ctx, yd, "200")
-    m300 = _load(ctx, yd, "300")
-    m500 = _load(ctx, yd, "500")
-    m2000 = _load(ctx, yd, "2000")
-    m01b = _load(ctx, yd, "01b2")
-    tdef, sdef, dfiles = _read_deflators(deflator_dir)
-    rep["files"].update({"deflator_time": dfiles["time"], "deflator_space": dfiles["space"]})
-    cen = prepare_centres(centres)
-
-    for mod, df, keys in (("sumaria", sm, S.HH_KEYS), ("100", m100, S.HH_KEYS),
-                          ("01b2", m01b, S.HH_KEYS), ("200", m200, S.PERSON_KEYS),
-                          ("300", m300, S.PERSON_KEYS), ("500", m500, S.PERSON_KEYS),
-                          ("2000", m2000, S.PERSON_KEYS)):
-        _check_unique(ctx, df, keys, mod)
-        if "year" in df.columns:
-            yv = to_number(df["year"])
-            wrong = yv.notna() & (yv != year)
-            if wrong.any():
-                raise IngestError(f"year {year}: file {rep['files'][mod]}: year column holds "
-                                  f"{sorted(yv[wrong].unique().tolist())[:5]} in "
-                                  f"{int(wrong.sum())} rows (e.g. rows "
-                                  f"{(np.flatnonzero(wrong.to_numpy())[:10] + 1).tolist()})")
-
-    # --- ledger: every raw household row of module 100 and sumaria ------------------------
+def _ledger(ctx: _Ctx, m100: pd.DataFrame, sm: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ledger entries for every raw household row of module 100 and sumaria; the kept keys."""
     r100 = ctx.count_failures("100", m100, ["result"])["result"]
     u = m100[S.HH_KEYS].assign(_in100=True, _result=r100.to_numpy()).merge(
         sm[S.HH_KEYS].assign(_insum=True), on=S.HH_KEYS, how="outer")
     u["_in100"] = u["_in100"].fillna(False).astype(bool)
     u["_insum"] = u["_insum"].fillna(False).astype(bool)
-    u["year"] = year
+    u["year"] = ctx.year
     u = u.sort_values(S.HH_KEYS).reset_index(drop=True)
     reason = _ledger_reason(u)
     led = ledger_mod.entries(u, STAGE, reason)
-    rep["ledger"] = {str(k): int(v) for k, v in led["reason"].value_counts().sort_index().items()}
-    kept = u.loc[reason == "", S.HH_KEYS]
-
-    # --- household frame: sumaria ⋈ module 100 (kept only) -------------------------------
-    hh = kept.merge(sm, on=S.HH_KEYS, how="left", validate="1:1")
-    m100k = m100.drop(columns=[c for c in ("year", "ubigeo") if c in m100.columns])
-    hh = hh.merge(m100k, on=S.HH_KEYS, how="left", validate="1:1")
-    hh = hh.sort_values(S.HH_KEYS).reset_index(drop=True)
-
-    if hh["ubigeo"].isna().any() or hh["mes"].isna().any():
-        bad = hh[hh["ubigeo"].isna() | hh["mes"].isna()]
-        raise IngestError(f"year {year}: file {rep['files']['sumaria']}: missing ubigeo or mes "
-                          f"for households {bad[S.HH_KEYS].head(5).to_dict('records')}")
-
-    out = pd.DataFrame(index=hh.index)
-    out["year"] = np.int16(year)
-    for k in S.HH_KEYS:
-        out[k] = hh[k].astype(str)
-    out["hh_id"] = f"{year}-" + hh["conglome"] + "-" + hh["vivienda"] + "-" + hh["hogar"]
-    out["ubigeo"] = hh["ubigeo"].astype(str)
-    dpto = out["ubigeo"].str[:2].astype(int)
-    out["dpto"] = dpto.astype("int64")
-    mes = to_number(hh["mes"])
-    if mes.isna().any() or not mes.between(1, 12).all():
-        bad = hh.loc[mes.isna() | ~mes.between(1, 12), S.HH_KEYS + ["mes"]]
-        raise IngestError(f"year {year}: file {rep['files']['sumaria']}: column 'mes' not a month "
-                          f"in rows {bad.head(5).to_dict('records')}")
-    out["mes"] = mes.astype("int64")
-    out["semester"] = f"{year}-" + np.where(out["mes"] <= 6, "I", "II")
-
-    snum = ctx.count_failures("sumaria", hh, ["dominio", "estrato", "mieperho", "gashog2d",
-                                              "linea", "pobreza", "factor07"])
-    out["factor07"] = snum["factor07"]
-
-    # --- deflation (layout §3) -------------------------------------------------------------
-    dpto_defl = dpto.where(dpto != 7, 15)  # Callao uses Lima's deflator
-    dA, urban = dominio_a(snum["dominio"], snum["estrato"], dpto)
-    i00 = pd.DataFrame({"defl_year": float(year), "dpto_defl": dpto_defl.astype(float)}).merge(
-        tdef, on=["defl_year", "dpto_defl"], how="left")["i00"].to_numpy()
-    if np.isnan(i00).any():
-        miss = sorted(set(dpto_defl[np.isnan(i00)].tolist()))
-        raise IngestError(f"deflator file {dfiles['time']}: no i00 for year {year}, dpto {miss}")
-    ld = pd.DataFrame({"dominioa": dA}).merge(sdef, on="dominioa", how="left")["ld"].to_numpy()
-    no_ld = np.isnan(ld) & dA.notna().to_numpy()
-    if no_ld.any():
-        raise IngestError(f"deflator file {dfiles['space']}: no ld for dominioA "
-                          f"{sorted(set(dA[no_ld].tolist()))}")
-    rep["checks"]["households_without_dominioA"] = int(dA.isna().sum())
-    if "ld" in hh.columns:  # 2012 sumaria carries ld: INEI drops it and re-merges; compare
-        own = to_number(hh["ld"]).to_numpy()
-        rep["checks"]["sumaria_ld_differs_from_file"] = int(
-            (np.abs(own - ld) > 1e-6 * np.abs(ld)).sum())
-    pc = snum["gashog2d"] / (12 * snum["mieperho"] * i00 * ld)
-    out["pc_exp_real"] = pc
-    out["ln_pc_exp"] = np.log(pc.where(pc > 0))
-    rep["checks"]["nonpositive_expenditure"] = int((pc <= 0).sum())
-    out["poor"] = snum["pobreza"].isin([1, 2]).astype(float).where(snum["pobreza"].notna())
-    nominal = snum["gashog2d"] / (12 * snum["mieperho"])
-    gap = ((snum["linea"] - nominal) / snum["linea"]).where(out["poor"] == 1, 0.0)
-    gap = gap.where(out["poor"].notna())
-    inconsistent = (out["poor"] == 1) & (gap < 0)
-    rep["checks"]["poor_with_expenditure_above_line"] = int(inconsistent.sum())
-    out["poverty_gap"] = gap.clip(lower=0)  # counted above; a poor household's gap is ≥ 0
-
-    # --- subjective poverty (module 01b-2) --------------------------------------------------
-    pcols = ["p37"] + (["p39a"] if year <= 2011 else [])
-    pnum = ctx.count_failures("01b2", m01b, pcols)
-    perc = m01b[S.HH_KEYS].join(pnum)
-    reversed_p37 = _p37_reversed(year, m01b.attrs.get("value_labels", {}).get("p37"), rep)
-    perc["subj_poor_living"] = (perc["p37"].isin([1, 2]) if reversed_p37
-                                else perc["p37"].isin([3, 4])).astype(float).where(perc["p37"].notna())
-    if year <= 2011:
-        perc["subj_poor_self"] = (perc["p39a"] == 1).astype(float).where(perc["p39a"].notna())
-    else:
-        perc["subj_poor_self"] = np.nan  # 2012 asks a 1–10 ladder instead: never imputed
-    pm = hh[S.HH_KEYS].merge(perc, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
-    rep["checks"]["households_without_perception_row"] = int((pm["_merge"] == "left_only").sum())
-    out["subj_poor_living"] = pm["subj_poor_living"].to_numpy()
-    out["subj_poor_self"] = pm["subj_poor_self"].to_numpy().astype(float)
-
-    # --- members and head (modules 200, 300) ------------------------------------------------
-    pn = ctx.count_failures("200", m200, ["p203", "p204", "p207", "p208a", "p209"])
-    per = m200[S.PERSON_KEYS].join(pn)
-    per["p208a2"] = m200["p208a2"]
-    mem = per[per["p204"] == 1]
-    age = mem["p208a"]
-    counts = mem[S.HH_KEYS].assign(
-        n_members=1.0, n_0_5=age.between(0, 5).astype(float),
-        n_6_14=age.between(6, 14).astype(float), n_65plus=(age >= 65).astype(float),
-    ).groupby(S.HH_KEYS, sort=True).sum().reset_index()
-    cm = hh[S.HH_KEYS].merge(counts, on=S.HH_KEYS, how="left", validate="1:1")
-    for c in ("n_members", "n_0_5", "n_6_14", "n_65plus"):
-        cm[c] = cm[c].fillna(0)
-    mismatch = cm["n_members"].to_numpy() != snum["mieperho"].to_numpy()
-    rep["checks"]["members_p204_ne_mieperho"] = int(mismatch.sum())
-    rep["checks"]["members_mismatch_examples"] = (
-        hh.loc[mismatch, S.HH_KEYS].head(5).assign(
-            p204_count=cm.loc[mismatch, "n_members"].head(5).astype(int),
-            mieperho=snum.loc[mismatch, "mieperho"].head(5)).to_dict("records"))
-    out["hh_size"] = snum["mieperho"]
-    for c in ("n_0_5", "n_6_14", "n_65plus"):
-        out[c] = cm[c].astype(float).to_numpy()
-
-    heads = per[per["p203"] == 1].sort_values(S.PERSON_KEYS)
-    nheads = heads.groupby(S.HH_KEYS).size()
-    rep["checks"]["households_with_several_heads"] = int((nheads > 1).sum())
-    heads = heads.drop_duplicates(S.HH_KEYS)  # several heads: counted above; lowest codperso
-    pn3 = ctx.count_failures("300", m300, ["p300a", "p301a"])
-    ed = m300[S.PERSON_KEYS].join(pn3)
-    heads = heads.merge(ed, on=S.PERSON_KEYS, how="left", validate="1:1")
-    hm = hh[S.HH_KEYS + ["ubigeo"]].merge(heads, on=S.HH_KEYS, how="left", validate="1:1",
-                                         indicator=True)
-    rep["checks"]["households_without_head"] = int((hm["_merge"] == "left_only").sum())
-    out["head_female"] = (hm["p207"] == 2).astype(float).where(hm["p207"].notna()).to_numpy()
-    out["head_age"] = hm["p208a"].to_numpy()
-    out["head_married"] = hm["p209"].isin([1, 2]).astype(float).where(hm["p209"].notna()).to_numpy()
-    out["head_single"] = (hm["p209"] == 6).astype(float).where(hm["p209"].notna()).to_numpy()
-    out["head_educ"] = hm["p301a"].map(EDUC_P301A).astype(float).to_numpy()
-    birth = normalise_id(hm["p208a2"], 6, strip_zeros=False)  # numeric in 2007: restore zeros
-    out["head_migrant"] = (birth != hm["ubigeo"]).astype(float).where(birth.notna()).to_numpy()
-    out["head_native_lang"] = hm["p300a"].isin([1, 2, 3]).astype(float).where(
-        hm["p300a"].notna()).to_numpy()
-
-    # --- housing (module 100) -----------------------------------------------------------------
-    scol = "p111a" if year >= 2012 else "p111"
-    hn = ctx.count_failures("100", hh, ["p102", "p103", "p103a", "p104", "p110", scol, "p1121",
-                                        "p113a", "latitud", "longitud"]
-                            + (["altitud"] if year >= 2010 else []))
-    smap = SANITATION_P111A if year >= 2012 else SANITATION_P111
-    for col, values in housing_indicators(hn, scol, smap).items():
-        out[col] = values
-    rooms = hn["p104"].where(hn["p104"] > 0)
-    rep["checks"]["households_with_zero_or_missing_rooms"] = int(rooms.isna().sum())
-    out["persons_per_room"] = snum["mieperho"] / rooms
-
-    # --- production (module 2000): max over producers of the household -------------------
-    prodcols = ["p20001a", "p20001b", "p20001c", "hectareas", "parc_titulo", "parc_secano",
-                "vbp", "venta", "autocons"]
-    p2 = m2000[S.HH_KEYS].join(ctx.count_failures("2000", m2000, prodcols))
-    p2["agri"] = (p2["p20001a"] > 0).astype(float)
-    p2["livestock"] = (p2["p20001b"] > 0).astype(float)
-    p2["forestry"] = (p2["p20001c"] > 0).astype(float)
-    agg = p2.groupby(S.HH_KEYS)[["agri", "livestock", "forestry"] + prodcols[3:]].max().reset_index()
-    pm2 = hh[S.HH_KEYS].merge(agg, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
-    no_prod = (pm2["_merge"] == "left_only").to_numpy()
-    rename = {"hectareas": "hectares", "parc_titulo": "titled_plots", "parc_secano": "rainfed_plots",
-              "vbp": "prod_value", "venta": "sales", "autocons": "own_consumption"}
-    for c in ["agri", "livestock", "forestry"] + prodcols[3:]:
-        v = pm2[c].astype(float).to_numpy().copy()
-        v[no_prod] = 0.0  # no producer row: the household produces nothing
-        out[rename.get(c, c)] = v
-
-    # --- labour (module 500, contract §1.2) ------------------------------------------------
-    ln = m500[S.HH_KEYS].join(ctx.count_failures("500", m500, ["ocu500", "p506", "p507"]))
-    farm = ln["p506"].between(*FARM_CIIU)
-    pra_goods = farm | ln["p506"].isin(PRA_GOODS_CIIU_EXTRA)
-    ln["indep"] = (ln["p507"].isin([1, 2]) & pra_goods).astype(float)
-    ln["laborer"] = ((ln["p507"] == 4) & farm).astype(float)
-    employed = ln["ocu500"] == 1
-    ln["emp"] = employed.astype(float)
-    ln["emp_nondep"] = (employed & ~ln["p507"].isin([3, 4, 6, 7])).astype(float)
-    la = ln.groupby(S.HH_KEYS)[["indep", "laborer", "emp", "emp_nondep"]].sum().reset_index()
-    lm = hh[S.HH_KEYS].merge(la, on=S.HH_KEYS, how="left", validate="1:1").fillna(
-        {"indep": 0, "laborer": 0, "emp": 0, "emp_nondep": 0})
-    out["indep_pra_goods"] = (lm["indep"] > 0).astype(float).to_numpy()
-    out["has_laborer"] = (lm["laborer"] > 0).astype(float).to_numpy()
-    # every employed member dependent (a household with nobody employed is not dependent-only)
-    out["dependent_only"] = ((lm["emp"] > 0) & (lm["emp_nondep"] == 0)).astype(float).to_numpy()
-    agri_hh = (out["agri"] + out["livestock"] + out["forestry"]) > 0
-    producer = (agri_hh | (out["indep_pra_goods"] == 1)) & (out["dependent_only"] == 0)
-    out["producer"] = producer.astype(float)
-    out["hh_type"] = np.select(
-        [producer, out["has_laborer"] == 1, out["dependent_only"] == 1],
-        ["producer", "laborer", "dependent"], "other")
-
-    # --- locality, coordinates, altitude ----------------------------------------------------
-    out["latitude"] = hn["latitud"]
-    out["longitude"] = hn["longitud"]
-    if year <= 2011:
-        out["locality"] = normalise_id(hh["codccpp"], 10, strip_zeros=False).to_numpy()
-        rep["checks"]["locality_source"] = "codccpp (module 100)"
-    else:
-        pts = pd.DataFrame({"ubigeo": out["ubigeo"], "latitude": out["latitude"],
-                            "longitude": out["longitude"]})
-        out["locality"] = nearest_centre(pts, cen).to_numpy()
-        rep["checks"]["locality_source"] = "nearest populated centre of the district"
-    out["locality"] = out["locality"].astype(object).where(out["locality"].notna(), None)
-    rep["checks"]["households_without_locality"] = int(out["locality"].isna().sum())
-    lk = out[["locality"]].merge(cen.rename(columns={"codccpp": "locality"}), on="locality",
-                                 how="left", validate="m:1", indicator=True)
-    rep["checks"]["localities_not_in_centre_map"] = int(
-        ((lk["_merge"] == "left_only") & out["locality"].notna().to_numpy()).sum())
-    if year >= 2010:
-        out["altitude"] = hn["altitud"]
-        rep["checks"]["altitude_source"] = "altitud (module 100)"
-    else:
-        out["altitude"] = lk["altitud"].to_numpy()
-        rep["checks"]["altitude_source"] = "populated-centre map by locality"
-    rep["checks"]["households_without_altitude"] = int(out["altitude"].isna().sum())
-    out["households_2007"] = lk["hogares_2007"].to_numpy()
-    out["population_2007"] = lk["poblacion_2007"].to_numpy()
-    out["rural"] = 1.0 - urban
-    out["region"] = snum["dominio"].map(REGION_DOMINIO).astype(object)
-    out["coast"] = (out["region"] == "costa").astype(float).where(out["region"].notna())
-    out["selva"] = (out["region"] == "selva").astype(float).where(out["region"].notna())
-
-    # --- unknown-code flags per household ----------------------------------------------------
-    out["unknown_codes"] = _household_flags(ctx, out)
-
-    out = out[S.HARMONISED_COLUMNS].reset_index(drop=True)
-    for c in out.columns:
-        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
-            continue
-        if c not in ("year", "dpto", "mes"):
-            out[c] = out[c].astype("float64")
-    for c in ("conglome", "vivienda", "hogar", "hh_id", "ubigeo", "semester", "hh_type",
-              "unknown_codes"):
-        out[c] = out[c].astype(str)
-    for c in ("locality", "sanitation", "region"):
-        out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
-    S.validate_harmonised(out)
-    rep["rows"]["harmonised"] = int(len(out))
-    if len(out) + sum(v for k, v in rep["ledger"].items() if k != "kept") != len(led):
-        raise IngestError("internal: ledger does not balance")  # pragma: no cover
-    return out, led, _jsonable(rep)
+    ctx.report["ledger"] = {str(k): int(v)
+                            for k, v in led["reason"].value_counts().sort_index().items()}
+    return led, u.loc[reason == "", S.HH_KEYS]
 
 
 def _ledger_reason(u: pd.DataFrame) -> pd.Series:
@@ -563,31 +218,211 @@ def _ledger_reason(u: pd.DataFrame) -> pd.Series:
     return r
 
 
-def _p37_reversed(year: int, labels: dict | None, rep: dict) -> bool:
-    """Whether p37 runs 1 'muy mal' … 4 'muy bien' (2012) rather than the reverse.
+def _household_frame(ctx: _Ctx, kept: pd.DataFrame, sm: pd.DataFrame,
+                     m100: pd.DataFrame) -> pd.DataFrame:
+    """sumaria ⋈ module 100 for the kept households, in key order."""
+    hh = kept.merge(sm, on=S.HH_KEYS, how="left", validate="1:1")
+    m100k = m100.drop(columns=[c for c in ("year", "ubigeo") if c in m100.columns])
+    hh = hh.merge(m100k, on=S.HH_KEYS, how="left", validate="1:1")
+    hh = hh.sort_values(S.HH_KEYS).reset_index(drop=True)
+    if hh["ubigeo"].isna().any() or hh["mes"].isna().any():
+        bad = hh[hh["ubigeo"].isna() | hh["mes"].isna()]
+        raise IngestError(f"year {ctx.year}: file {ctx.report['files']['sumaria']}: missing "
+                          f"ubigeo or mes for households {bad[S.HH_KEYS].head(5).to_dict('records')}")
+    return hh
 
-    From the value labels when the file carries them (and they must agree with the year's
-    documented coding); from the year otherwise.
-    """
-    expected = year >= 2012
-    if labels and 1 in labels:
-        lab = str(labels[1]).lower()
-        if "mal" in lab:
-            found = True
-        elif "bien" in lab:
-            found = False
-        else:
-            raise IngestError(f"year {year}: p37 label of code 1 is {labels[1]!r}: "
-                              "cannot tell the scale's direction")
-        if found != expected:
-            raise IngestError(
-                f"year {year}: p37 value labels say code 1 = {labels[1]!r}, but ENAHO {year} "
-                f"is documented as {'1 muy mal … 4 muy bien' if expected else '1 muy bien … 4 muy mal'}"
-            )
-        rep["checks"]["p37_coding"] = f"from value labels: 1 = {labels[1]}"
-        return found
-    rep["checks"]["p37_coding"] = "by year (no value labels in file)"
-    return expected
+
+def _keys_and_design(ctx: _Ctx, hh: pd.DataFrame) -> pd.DataFrame:
+    """Year, household keys and id, district, department, month and semester."""
+    year = ctx.year
+    out = pd.DataFrame(index=hh.index)
+    out["year"] = np.int16(year)
+    for k in S.HH_KEYS:
+        out[k] = hh[k].astype(str)
+    out["hh_id"] = f"{year}-" + hh["conglome"] + "-" + hh["vivienda"] + "-" + hh["hogar"]
+    out["ubigeo"] = hh["ubigeo"].astype(str)
+    out["dpto"] = out["ubigeo"].str[:2].astype(int).astype("int64")
+    mes = to_number(hh["mes"])
+    if mes.isna().any() or not mes.between(1, 12).all():
+        bad = hh.loc[mes.isna() | ~mes.between(1, 12), S.HH_KEYS + ["mes"]]
+        raise IngestError(f"year {year}: file {ctx.report['files']['sumaria']}: column 'mes' not "
+                          f"a month in rows {bad.head(5).to_dict('records')}")
+    out["mes"] = mes.astype("int64")
+    out["semester"] = f"{year}-" + np.where(out["mes"] <= 6, "I", "II")
+    return out
+
+
+def _expenditure_and_poverty(ctx: _Ctx, hh: pd.DataFrame, snum: pd.DataFrame, dpto: pd.Series,
+                             deflators: Deflators) -> tuple[pd.DataFrame, pd.Series]:
+    """Deflated expenditure, poverty and the gap (layout §3); also INEI's urban flag."""
+    dA, urban = dominio_a(snum["dominio"], snum["estrato"], dpto)
+    i00, ld = price_indices(deflators, ctx.year, dpto, dA, source=f"year {ctx.year}")
+    ctx.checks["households_without_dominioA"] = int(dA.isna().sum())
+    if "ld" in hh.columns:  # 2012 sumaria carries ld: INEI drops it and re-merges; compare
+        own = to_number(hh["ld"]).to_numpy()
+        ctx.checks["sumaria_ld_differs_from_file"] = int(
+            (np.abs(own - ld) > 1e-6 * np.abs(ld)).sum())
+    cols, checks = expenditure_and_poverty(snum["gashog2d"], snum["mieperho"], snum["linea"],
+                                           snum["pobreza"], i00, ld)
+    ctx.checks.update(checks)
+    return cols, urban
+
+
+def _subjective_poverty(ctx: _Ctx, hh: pd.DataFrame, m01b: pd.DataFrame) -> pd.DataFrame:
+    """Module 01b-2: p37 (reversed in 2012) and p39a (not asked in 2012)."""
+    year = ctx.year
+    has_p39a = year <= 2011
+    pnum = ctx.count_failures("01b2", m01b, ["p37"] + (["p39a"] if has_p39a else []))
+    reversed_p37, how = p37_reversed(
+        m01b.attrs.get("value_labels", {}).get("p37"), documented_reversed=year >= 2012,
+        source=f"year {year}", documented_by=f"ENAHO {year}", fallback="by year")
+    ctx.checks["p37_coding"] = how
+    perc = m01b[S.HH_KEYS].join(subjective_poverty(
+        pnum["p37"], pnum["p39a"] if has_p39a else None, reversed_p37))
+    pm = hh[S.HH_KEYS].merge(perc, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
+    ctx.checks["households_without_perception_row"] = int((pm["_merge"] == "left_only").sum())
+    return pd.DataFrame({"subj_poor_living": pm["subj_poor_living"].to_numpy(),
+                         "subj_poor_self": pm["subj_poor_self"].to_numpy().astype(float)},
+                        index=hh.index)
+
+
+def _persons(ctx: _Ctx, m200: pd.DataFrame) -> pd.DataFrame:
+    """Module 200: one row per person with the coded columns and the birthplace."""
+    pn = ctx.count_failures("200", m200, ["p203", "p204", "p207", "p208a", "p209"])
+    per = m200[S.PERSON_KEYS].join(pn)
+    per["p208a2"] = m200["p208a2"]
+    return per
+
+
+def _members(ctx: _Ctx, hh: pd.DataFrame, snum: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
+    """Household size (sumaria's mieperho) and the members by age (p204 = 1 only)."""
+    mem = per[per["p204"] == 1]
+    age = mem["p208a"]
+    counts = mem[S.HH_KEYS].assign(
+        n_members=1.0, n_0_5=age.between(0, 5).astype(float),
+        n_6_14=age.between(6, 14).astype(float), n_65plus=(age >= 65).astype(float),
+    ).groupby(S.HH_KEYS, sort=True).sum().reset_index()
+    cm = hh[S.HH_KEYS].merge(counts, on=S.HH_KEYS, how="left", validate="1:1")
+    for c in ("n_members", "n_0_5", "n_6_14", "n_65plus"):
+        cm[c] = cm[c].fillna(0)
+    mismatch = cm["n_members"].to_numpy() != snum["mieperho"].to_numpy()
+    ctx.checks["members_p204_ne_mieperho"] = int(mismatch.sum())
+    ctx.checks["members_mismatch_examples"] = (
+        hh.loc[mismatch, S.HH_KEYS].head(5).assign(
+            p204_count=cm.loc[mismatch, "n_members"].head(5).astype(int),
+            mieperho=snum.loc[mismatch, "mieperho"].head(5)).to_dict("records"))
+    out = pd.DataFrame({"hh_size": snum["mieperho"]}, index=hh.index)
+    for c in ("n_0_5", "n_6_14", "n_65plus"):
+        out[c] = cm[c].astype(float).to_numpy()
+    return out
+
+
+def _head(ctx: _Ctx, hh: pd.DataFrame, per: pd.DataFrame, m300: pd.DataFrame) -> pd.DataFrame:
+    """The head (p203 = 1; the lowest codperso when several) with education from module 300."""
+    heads = per[per["p203"] == 1].sort_values(S.PERSON_KEYS)
+    nheads = heads.groupby(S.HH_KEYS).size()
+    ctx.checks["households_with_several_heads"] = int((nheads > 1).sum())
+    heads = heads.drop_duplicates(S.HH_KEYS)  # several heads: counted above; lowest codperso
+    pn3 = ctx.count_failures("300", m300, ["p300a", "p301a"])
+    ed = m300[S.PERSON_KEYS].join(pn3)
+    heads = heads.merge(ed, on=S.PERSON_KEYS, how="left", validate="1:1")
+    hm = hh[S.HH_KEYS + ["ubigeo"]].merge(heads, on=S.HH_KEYS, how="left", validate="1:1",
+                                         indicator=True)
+    ctx.checks["households_without_head"] = int((hm["_merge"] == "left_only").sum())
+    return head_variables(hm, hm["p208a2"], hm["ubigeo"]).set_axis(hh.index)
+
+
+def _housing(ctx: _Ctx, hh: pd.DataFrame, snum: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Module 100 housing dummies and persons per room; also the coded module-100 view."""
+    year = ctx.year
+    scol = "p111a" if year >= 2012 else "p111"
+    hn = ctx.count_failures("100", hh, ["p102", "p103", "p103a", "p104", "p110", scol, "p1121",
+                                        "p113a", "latitud", "longitud"]
+                            + (["altitud"] if year >= 2010 else []))
+    out = housing_indicators(hn, scol)
+    n_rooms = rooms(hn["p104"])
+    ctx.checks["households_with_zero_or_missing_rooms"] = int(n_rooms.isna().sum())
+    out["persons_per_room"] = snum["mieperho"] / n_rooms
+    return out, hn
+
+
+def _production(ctx: _Ctx, hh: pd.DataFrame, m2000: pd.DataFrame) -> pd.DataFrame:
+    """Module 2000: max over the household's producers; no producer row means no production."""
+    prodcols = ["p20001a", "p20001b", "p20001c", "hectareas", "parc_titulo", "parc_secano",
+                "vbp", "venta", "autocons"]
+    p2 = m2000[S.HH_KEYS].join(ctx.count_failures("2000", m2000, prodcols))
+    p2["agri"] = (p2["p20001a"] > 0).astype(float)
+    p2["livestock"] = (p2["p20001b"] > 0).astype(float)
+    p2["forestry"] = (p2["p20001c"] > 0).astype(float)
+    agg = p2.groupby(S.HH_KEYS)[["agri", "livestock", "forestry"] + prodcols[3:]].max().reset_index()
+    pm2 = hh[S.HH_KEYS].merge(agg, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
+    no_prod = (pm2["_merge"] == "left_only").to_numpy()
+    rename = {"hectareas": "hectares", "parc_titulo": "titled_plots", "parc_secano": "rainfed_plots",
+              "vbp": "prod_value", "venta": "sales", "autocons": "own_consumption"}
+    out = pd.DataFrame(index=hh.index)
+    for c in ["agri", "livestock", "forestry"] + prodcols[3:]:
+        v = pm2[c].astype(float).to_numpy().copy()
+        v[no_prod] = 0.0  # no producer row: the household produces nothing
+        out[rename.get(c, c)] = v
+    return out
+
+
+def _labour(ctx: _Ctx, hh: pd.DataFrame, m500: pd.DataFrame,
+            production: pd.DataFrame) -> pd.DataFrame:
+    """Module 500 (contract §1.2): independent in PRA goods, farm laborer, dependent-only; and
+    the household type built from them and the production activities."""
+    ln = m500[S.HH_KEYS].join(ctx.count_failures("500", m500, ["ocu500", "p506", "p507"]))
+    farm = ln["p506"].between(*FARM_CIIU)
+    pra_goods = farm | ln["p506"].isin(PRA_GOODS_CIIU_EXTRA)
+    ln["indep"] = (ln["p507"].isin([1, 2]) & pra_goods).astype(float)
+    ln["laborer"] = ((ln["p507"] == 4) & farm).astype(float)
+    employed = ln["ocu500"] == 1
+    ln["emp"] = employed.astype(float)
+    ln["emp_nondep"] = (employed & ~ln["p507"].isin([3, 4, 6, 7])).astype(float)
+    la = ln.groupby(S.HH_KEYS)[["indep", "laborer", "emp", "emp_nondep"]].sum().reset_index()
+    lm = hh[S.HH_KEYS].merge(la, on=S.HH_KEYS, how="left", validate="1:1").fillna(
+        {"indep": 0, "laborer": 0, "emp": 0, "emp_nondep": 0})
+    out = pd.DataFrame(index=hh.index)
+    out["indep_pra_goods"] = (lm["indep"] > 0).astype(float).to_numpy()
+    out["has_laborer"] = (lm["laborer"] > 0).astype(float).to_numpy()
+    # every employed member dependent (a household with nobody employed is not dependent-only)
+    out["dependent_only"] = ((lm["emp"] > 0) & (lm["emp_nondep"] == 0)).astype(float).to_numpy()
+    agri_hh = (production["agri"] + production["livestock"] + production["forestry"]) > 0
+    producer = (agri_hh | (out["indep_pra_goods"] == 1)) & (out["dependent_only"] == 0)
+    out["producer"] = producer.astype(float)
+    out["hh_type"] = np.select(
+        [producer, out["has_laborer"] == 1, out["dependent_only"] == 1],
+        ["producer", "laborer", "dependent"], "other")
+    return out
+
+
+def _locality(ctx: _Ctx, hh: pd.DataFrame, hn: pd.DataFrame, ubigeo: pd.Series,
+              cen: pd.DataFrame) -> pd.DataFrame:
+    """Locality (codccpp until 2011, else the nearest centre of the district), coordinates,
+    altitude and the centre map's 2007 census counts."""
+    year, checks = ctx.year, ctx.checks
+    out = pd.DataFrame({"latitude": hn["latitud"], "longitude": hn["longitud"]}, index=hh.index)
+    if year <= 2011:
+        out["locality"] = normalise_id(hh["codccpp"], 10, strip_zeros=False).to_numpy()
+        checks["locality_source"] = "codccpp (module 100)"
+    else:
+        pts = pd.DataFrame({"ubigeo": ubigeo, "latitude": out["latitude"],
+                            "longitude": out["longitude"]})
+        out["locality"] = nearest_centre(pts, cen).to_numpy()
+        checks["locality_source"] = "nearest populated centre of the district"
+    out["locality"] = out["locality"].astype(object).where(out["locality"].notna(), None)
+    checks["households_without_locality"] = int(out["locality"].isna().sum())
+    lk, checks["localities_not_in_centre_map"] = centre_lookup(out["locality"], cen)
+    if year >= 2010:
+        out["altitude"] = hn["altitud"]
+        checks["altitude_source"] = "altitud (module 100)"
+    else:
+        out["altitude"] = lk["altitud"].to_numpy()
+        checks["altitude_source"] = "populated-centre map by locality"
+    checks["households_without_altitude"] = int(out["altitude"].isna().sum())
+    out["households_2007"] = lk["hogares_2007"].to_numpy()
+    out["population_2007"] = lk["poblacion_2007"].to_numpy()
+    return out
 
 
 def _household_flags(ctx: _Ctx, out: pd.DataFrame) -> pd.Series:
@@ -598,6 +433,70 @@ def _household_flags(ctx: _Ctx, out: pd.DataFrame) -> pd.Series:
     f = f.groupby(S.HH_KEYS, sort=True)["flag"].apply(lambda s: "".join(s)).reset_index()
     m = out[S.HH_KEYS].merge(f, on=S.HH_KEYS, how="left")
     return m["flag"].fillna("").to_numpy()
+
+
+def _finalise(out: pd.DataFrame) -> pd.DataFrame:
+    """Contract order and types: numbers float64 (year, dpto, mes integers), ids text."""
+    out = out[S.HARMONISED_COLUMNS].reset_index(drop=True)
+    for c in out.columns:
+        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+            continue
+        if c not in ("year", "dpto", "mes"):
+            out[c] = out[c].astype("float64")
+    for c in ("conglome", "vivienda", "hogar", "hh_id", "ubigeo", "semester", "hh_type",
+              "unknown_codes"):
+        out[c] = out[c].astype(str)
+    for c in ("locality", "sanitation", "region"):
+        out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# main entry
+
+
+def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame):
+    """Harmonise ENAHO ``year`` → (household table, ingest ledger entries, report dict).
+
+    ``enaho_dir``: the ENAHO root (with ``<year>/`` sub-folders) or the year folder itself.
+    ``deflator_dir``: folder holding ``deflactores_base2012_new`` and ``despacial_ldnew``.
+    ``centres``: the populated-centre map (contract §1.3) as a DataFrame.
+    """
+    ctx = _Ctx(int(year))
+    rep = ctx.report
+    mods = read_year_modules(ctx, year_folder(enaho_dir, ctx.year))
+    deflators = read_deflators(deflator_dir)
+    rep["files"].update({"deflator_time": deflators.files["time"],
+                         "deflator_space": deflators.files["space"]})
+    cen = prepare_centres(centres)
+
+    led, kept = _ledger(ctx, mods["100"], mods["sumaria"])
+    hh = _household_frame(ctx, kept, mods["sumaria"], mods["100"])
+    out = _keys_and_design(ctx, hh)
+    snum = ctx.count_failures("sumaria", hh, ["dominio", "estrato", "mieperho", "gashog2d",
+                                              "linea", "pobreza", "factor07"])
+    out["factor07"] = snum["factor07"]
+    # The sections in this order: unknown-code flags are listed in the order they are found.
+    welfare, urban = _expenditure_and_poverty(ctx, hh, snum, out["dpto"], deflators)
+    sections = [welfare, _subjective_poverty(ctx, hh, mods["01b2"])]
+    per = _persons(ctx, mods["200"])
+    sections += [_members(ctx, hh, snum, per), _head(ctx, hh, per, mods["300"])]
+    housing, hn = _housing(ctx, hh, snum)
+    production = _production(ctx, hh, mods["2000"])
+    sections += [housing, production, _labour(ctx, hh, mods["500"], production),
+                 _locality(ctx, hh, hn, out["ubigeo"], cen),
+                 region_variables(snum["dominio"], urban)]
+    for part in sections:
+        for c in part.columns:
+            out[c] = part[c]
+    out["unknown_codes"] = _household_flags(ctx, out)
+
+    out = _finalise(out)
+    S.validate_harmonised(out)
+    rep["rows"]["harmonised"] = int(len(out))
+    if len(out) + sum(v for k, v in rep["ledger"].items() if k != "kept") != len(led):
+        raise IngestError("internal: ledger does not balance")  # pragma: no cover
+    return out, led, _jsonable(rep)
 
 
 def _jsonable(x):
@@ -612,3 +511,6 @@ def _jsonable(x):
     if x is pd.NA:
         return None
     return x
+
+
+__all__ = ["harmonise_year", "read_year_modules", "year_folder"]

@@ -8,6 +8,9 @@ coding (1 muy bien … 4 muy mal) and ``p39a`` is asked (so both subjective meas
 The treatment is not a column: a household is treated when its district (``ubigeo``) is a
 ``corredor`` district of the sample frame.
 
+The rules it shares with ENAHO come from :mod:`pra.ingest.welfare`, :mod:`pra.ingest.variables`
+and :mod:`pra.ingest.centres` (one implementation for both harmonisers).
+
 Variables the survey does not carry (weights, module-500 labour variables, production values,
 plots) are left missing, never imputed. Every row read is either kept or counted under one
 drop reason; unknown codes are set missing and counted per column.
@@ -20,18 +23,32 @@ import numpy as np
 import pandas as pd
 
 from pra.ingest import schemas as S
-from pra.ingest.harmonise import (
-    EDUC_P301A,
-    REGION_DOMINIO,
-    SANITATION_P111,
-    housing_indicators,
-    _fmt_value,
-    _p37_reversed,
-    _read_deflators,
-    dominio_a,
-    prepare_centres,
+from pra.ingest.centres import centre_lookup, prepare_centres
+from pra.ingest.readers import (
+    IngestError,
+    format_value,
+    non_numeric,
+    normalise_id,
+    read_meta,
+    read_module,
+    to_number,
 )
-from pra.ingest.readers import IngestError, non_numeric, normalise_id, read_meta, read_module, to_number
+from pra.ingest.variables import (
+    HEAD_COLUMNS,
+    head_variables,
+    housing_indicators,
+    region_variables,
+    rooms,
+)
+from pra.ingest.welfare import (
+    Deflators,
+    dominio_a,
+    expenditure_and_poverty,
+    p37_reversed,
+    price_indices,
+    read_deflators,
+    subjective_poverty,
+)
 
 YEAR = 2012
 
@@ -93,11 +110,177 @@ def _coded(df: pd.DataFrame, report: dict) -> pd.DataFrame:
         if mod and c in S.CODES.get(mod, {}):
             bad |= v.notna() & ~v.isin(S.CODES[mod][c])
         if bad.any():
-            vc = df.loc[bad, c].map(_fmt_value).value_counts().sort_index()
+            vc = df.loc[bad, c].map(format_value).value_counts().sort_index()
             report["unknown_codes"][c] = {str(k): int(n) for k, n in vc.items()}
             v = v.mask(bad)
         num[c] = v
     return num
+
+
+def _read_survey(path: Path) -> tuple[pd.DataFrame, dict]:
+    """The survey's columns (all required) and the value labels of its columns."""
+    meta = read_meta(path)
+    absent = [c for c in SURVEY_COLUMNS if c not in meta.original]
+    if absent:
+        raise IngestError(f"programme survey {path.name}: lacks column(s) {absent}")
+    return read_module(path, SURVEY_COLUMNS, meta=meta), meta.value_labels
+
+
+def _check_ids(raw: pd.DataFrame, path: Path) -> None:
+    """``id_hogar`` present and unique on every row."""
+    ids = to_number(raw["id_hogar"])
+    if ids.isna().any():
+        rows = (np.flatnonzero(ids.isna().to_numpy())[:10] + 1).tolist()
+        raise IngestError(f"programme survey {path.name}: column 'id_hogar' missing in data rows {rows}")
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        rows = (np.flatnonzero(dup.to_numpy())[:10] + 1).tolist()
+        raise IngestError(f"programme survey {path.name}: column 'id_hogar' duplicated in data rows {rows}")
+
+
+def _screen(raw: pd.DataFrame, num: pd.DataFrame, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Drop reason per row ('' = kept; the first applicable wins, in the order an analyst would
+    screen the rows) and the row's sample-frame group."""
+    grp = raw[["ubigeo"]].merge(frame, on="ubigeo", how="left")["grupo"]
+    grp.index = raw.index
+    valida = num["valida"]
+    motivo = raw["motivo"].fillna("no reason given").astype(str)
+    reason = pd.Series("", index=raw.index, dtype=object)
+    checks = [
+        (valida != 1, "unusable (valida=0): " + motivo),
+        (grp.isna(), "district not in the sample frame"),
+        (num["gashog2d"].isna() | (num["gashog2d"] < 0), "expenditure (gashog2d) missing"),
+        (~(num["mieperho"] >= 1), "household size (mieperho) missing or < 1"),
+        (num["dominio"].isna() | num["estrato"].isna(), "dominio/estrato missing (no deflator)"),
+    ]
+    for cond, why in reversed(checks):  # reversed: the first check's reason overwrites later ones
+        cond = pd.Series(cond, index=raw.index).fillna(True).astype(bool)
+        reason = reason.mask(cond, why)
+    return reason, grp
+
+
+def _reason_counts(reason: pd.Series) -> pd.DataFrame:
+    """Rows per drop reason, ``kept`` included (every row read under exactly one reason)."""
+    counts = (reason.where(reason != "", "kept").value_counts().rename_axis("reason")
+              .rename("rows").reset_index().sort_values("reason", kind="mergesort")
+              .reset_index(drop=True))
+    counts["rows"] = counts["rows"].astype("int64")
+    return counts
+
+
+def _keys_and_design(r: pd.DataFrame, n: pd.DataFrame, g: pd.Series, path: Path) -> pd.DataFrame:
+    """Survey id, frame group and treatment, the contract's keys, month and semester."""
+    out = pd.DataFrame(index=r.index)
+    out["id_hogar"] = n["id_hogar"].astype("int64")
+    out["grupo"] = g.astype(str)
+    out["treated"] = (g == "corredor").astype("int64")
+    out["source"] = "programme"
+    out["year"] = np.int16(YEAR)
+    # no ENAHO conglomerate: the survey's own id stands in, so hh_id stays unique across sources
+    out["conglome"] = "pra"
+    out["vivienda"] = "000"
+    out["hogar"] = out["id_hogar"].map(lambda i: f"{i:06d}")
+    out["hh_id"] = f"{YEAR}-pra-" + out["hogar"]
+    out["ubigeo"] = r["ubigeo"].astype(str)
+    out["dpto"] = out["ubigeo"].str[:2].astype(int).astype("int64")
+    mes = n["mes"]
+    if not mes.between(1, 12).all():
+        bad = r.loc[~mes.between(1, 12), "id_hogar"].head(5).tolist()
+        raise IngestError(f"programme survey {path.name}: column 'mes' not a month for id_hogar {bad}")
+    out["mes"] = mes.astype("int64")
+    out["semester"] = f"{YEAR}-" + pd.Series(np.where(out["mes"] <= 6, "I", "II"), index=out.index)
+    out["factor07"] = np.nan  # the survey has no expansion factor
+    return out
+
+
+def _expenditure_and_poverty(n: pd.DataFrame, dpto: pd.Series, deflators: Deflators,
+                             report: dict, path: Path) -> tuple[pd.DataFrame, pd.Series]:
+    """Sumaria 2012's deflators and poverty rule (contract §1.1); also INEI's urban flag."""
+    dA, urban = dominio_a(n["dominio"], n["estrato"], dpto)
+    i00, ld = price_indices(deflators, YEAR, dpto, dA, source=f"programme survey {path.name}")
+    cols, checks = expenditure_and_poverty(n["gashog2d"], n["mieperho"], n["linea"],
+                                           n["pobreza"], i00, ld)
+    report["checks"].update(checks)
+    return cols, urban
+
+
+def _subjective_poverty(n: pd.DataFrame, p37_labels: dict | None, report: dict,
+                        path: Path) -> pd.DataFrame:
+    """p37 in ENAHO's 2007–2011 coding (checked against the labels if present) and p39a."""
+    reversed_p37, report["checks"]["p37_coding"] = p37_reversed(
+        p37_labels, documented_reversed=False, source=f"programme survey {path.name}",
+        documented_by="the programme survey", fallback="by the survey's documentation")
+    return subjective_poverty(n["p37"], n["p39a"], reversed_p37)
+
+
+def _household_and_housing(n: pd.DataFrame) -> pd.DataFrame:
+    """Size and members by age (asked directly), housing dummies, persons per room."""
+    out = n[["mieperho", "n_0_5", "n_6_14", "n_65plus"]].rename(columns={"mieperho": "hh_size"})
+    out = out.join(housing_indicators(n, "p111"))
+    out["persons_per_room"] = n["mieperho"] / rooms(n["p104"])
+    return out
+
+
+def _production(n: pd.DataFrame) -> pd.DataFrame:
+    """Only the activity flags and hectares are asked; the rest stays missing."""
+    def ind(cond, col):
+        return cond.astype(float).where(n[col].notna())
+
+    out = pd.DataFrame({
+        "agri": ind(n["p20001a"] > 0, "p20001a"),
+        "livestock": ind(n["p20001b"] > 0, "p20001b"),
+        "forestry": ind(n["p20001c"] > 0, "p20001c"),
+    }, index=n.index)
+    for c in ("prod_value", "sales", "own_consumption", "titled_plots", "rainfed_plots"):
+        out[c] = np.nan
+    out["hectares"] = n["hectareas"]
+    return out
+
+
+def _labour(production: pd.DataFrame, report: dict) -> pd.DataFrame:
+    """Labour is not asked; producer = the activity rule of contract §1.2 (the programme
+    sampled producers, and the survey has no module 500 for the dependent-only exclusion)."""
+    out = pd.DataFrame(np.nan, index=production.index,
+                       columns=["indep_pra_goods", "dependent_only", "has_laborer"])
+    agri_hh = production[["agri", "livestock", "forestry"]].fillna(0).sum(axis=1) > 0
+    out["producer"] = agri_hh.astype(float)
+    out["hh_type"] = np.where(agri_hh, "producer", "other")
+    report["checks"]["households_without_production_activity"] = int((~agri_hh).sum())
+    return out
+
+
+def _locality(r: pd.DataFrame, n: pd.DataFrame, cen: pd.DataFrame, report: dict) -> pd.DataFrame:
+    """Locality = codccpp; households/population 2007 and altitude from the centre map."""
+    checks = report["checks"]
+    out = pd.DataFrame({"latitude": n["latitud"], "longitude": n["longitud"]}, index=r.index)
+    locality = normalise_id(r["codccpp"], 10, strip_zeros=False).astype(object)
+    out["locality"] = locality.where(locality.notna(), None)
+    lk, not_in_map = centre_lookup(out["locality"], cen)
+    checks["households_without_locality"] = int(out["locality"].isna().sum())
+    checks["localities_not_in_centre_map"] = not_in_map
+    # ENAHO 2009 (the baseline) takes altitude from the centre map: the same source here, the
+    # survey's own altitud only where the centre is not in the map (counted)
+    alt_map = lk["altitud"].to_numpy(float)
+    out["altitude"] = np.where(np.isnan(alt_map), n["altitud"].to_numpy(float), alt_map)
+    checks["altitude_from_survey_not_map"] = int((np.isnan(alt_map) & n["altitud"].notna()).sum())
+    checks["altitude_survey_differs_from_map_gt_1m"] = int(
+        (np.abs(alt_map - n["altitud"].to_numpy(float)) > 1).sum())
+    out["households_2007"] = lk["hogares_2007"].to_numpy(float)
+    out["population_2007"] = lk["poblacion_2007"].to_numpy(float)
+    return out
+
+
+def _finalise(out: pd.DataFrame) -> pd.DataFrame:
+    """Output order and types: numbers float64 (ids, year, dpto, mes, treated integers)."""
+    out = out[OUTPUT_COLUMNS].sort_values("id_hogar", kind="mergesort").reset_index(drop=True)
+    for c in out.columns:
+        if c in ("year", "dpto", "mes", "id_hogar", "treated"):
+            continue
+        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
+        else:
+            out[c] = out[c].astype("float64")
+    return out
 
 
 def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centres: pd.DataFrame):
@@ -113,176 +296,42 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     read appears under exactly one reason. ``report``: unknown codes and consistency checks.
     """
     path = Path(path)
-    meta = read_meta(path)
-    absent = [c for c in SURVEY_COLUMNS if c not in meta.original]
-    if absent:
-        raise IngestError(f"programme survey {path.name}: lacks column(s) {absent}")
-    raw = read_module(path, SURVEY_COLUMNS, meta=meta)
+    raw, labels = _read_survey(path)
     report: dict = {"file": path.name, "rows_read": int(len(raw)), "unknown_codes": {}, "checks": {}}
     fr = prepare_frame(frame)
     cen = prepare_centres(centres)
-    tdef, sdef, _ = _read_deflators(deflator_dir)
-
-    ids = to_number(raw["id_hogar"])
-    if ids.isna().any():
-        rows = (np.flatnonzero(ids.isna().to_numpy())[:10] + 1).tolist()
-        raise IngestError(f"programme survey {path.name}: column 'id_hogar' missing in data rows {rows}")
-    dup = ids.duplicated(keep=False)
-    if dup.any():
-        rows = (np.flatnonzero(dup.to_numpy())[:10] + 1).tolist()
-        raise IngestError(f"programme survey {path.name}: column 'id_hogar' duplicated in data rows {rows}")
+    deflators = read_deflators(deflator_dir)
+    _check_ids(raw, path)
     num = _coded(raw, report)
 
-    # --- drop reasons, first applicable wins (order = how an analyst would screen the rows) ---
-    grp = raw[["ubigeo"]].merge(fr, on="ubigeo", how="left")["grupo"]
-    grp.index = raw.index
-    valida = num["valida"]
-    motivo = raw["motivo"].fillna("no reason given").astype(str)
-    reason = pd.Series("", index=raw.index, dtype=object)
-    checks = [
-        (valida != 1, "unusable (valida=0): " + motivo),
-        (grp.isna(), "district not in the sample frame"),
-        (num["gashog2d"].isna() | (num["gashog2d"] < 0), "expenditure (gashog2d) missing"),
-        (~(num["mieperho"] >= 1), "household size (mieperho) missing or < 1"),
-        (num["dominio"].isna() | num["estrato"].isna(), "dominio/estrato missing (no deflator)"),
-    ]
-    for cond, why in reversed(checks):  # reversed: the first check's reason overwrites later ones
-        cond = pd.Series(cond, index=raw.index).fillna(True).astype(bool)
-        reason = reason.mask(cond, why)
+    reason, grp = _screen(raw, num, fr)
+    counts = _reason_counts(reason)
     keep = reason == ""
-    counts = (reason.where(~keep, "kept").value_counts().rename_axis("reason").rename("rows")
-              .reset_index().sort_values("reason", kind="mergesort").reset_index(drop=True))
-    counts["rows"] = counts["rows"].astype("int64")
-
     r = raw[keep].reset_index(drop=True)
     n = num[keep].reset_index(drop=True)
-    g = grp[keep].reset_index(drop=True)
-    out = pd.DataFrame(index=r.index)
-    out["id_hogar"] = n["id_hogar"].astype("int64")
-    out["grupo"] = g.astype(str)
-    out["treated"] = (g == "corredor").astype("int64")
-    out["source"] = "programme"
-    out["year"] = np.int16(YEAR)
-    # no ENAHO conglomerate: the survey's own id stands in, so hh_id stays unique across sources
-    out["conglome"] = "pra"
-    out["vivienda"] = "000"
-    out["hogar"] = out["id_hogar"].map(lambda i: f"{i:06d}")
-    out["hh_id"] = f"{YEAR}-pra-" + out["hogar"]
-    out["ubigeo"] = r["ubigeo"].astype(str)
-    dpto = out["ubigeo"].str[:2].astype(int)
-    out["dpto"] = dpto.astype("int64")
-    mes = n["mes"]
-    if not mes.between(1, 12).all():
-        bad = r.loc[~mes.between(1, 12), "id_hogar"].head(5).tolist()
-        raise IngestError(f"programme survey {path.name}: column 'mes' not a month for id_hogar {bad}")
-    out["mes"] = mes.astype("int64")
-    out["semester"] = f"{YEAR}-" + pd.Series(np.where(out["mes"] <= 6, "I", "II"), index=out.index)
-    out["factor07"] = np.nan  # the survey has no expansion factor
-
-    # --- expenditure and poverty: sumaria 2012's deflators and rule (contract §1.1) ----------
-    dpto_defl = dpto.where(dpto != 7, 15)
-    dA, urban = dominio_a(n["dominio"], n["estrato"], dpto)
-    i00 = pd.DataFrame({"defl_year": float(YEAR), "dpto_defl": dpto_defl.astype(float)}).merge(
-        tdef, on=["defl_year", "dpto_defl"], how="left")["i00"].to_numpy()
-    ld = pd.DataFrame({"dominioa": dA}).merge(sdef, on="dominioa", how="left")["ld"].to_numpy()
-    if np.isnan(i00).any() or np.isnan(ld).any():
-        bad = out.loc[np.isnan(i00) | np.isnan(ld), "id_hogar"].head(5).tolist()
-        raise IngestError(f"programme survey {path.name}: no 2012 deflator (i00 or ld) for id_hogar {bad}")
-    pc = n["gashog2d"] / (12 * n["mieperho"] * i00 * ld)
-    out["pc_exp_real"] = pc
-    out["ln_pc_exp"] = np.log(pc.where(pc > 0))
-    report["checks"]["nonpositive_expenditure"] = int((pc <= 0).sum())
-    out["poor"] = n["pobreza"].isin([1, 2]).astype(float).where(n["pobreza"].notna())
-    nominal = n["gashog2d"] / (12 * n["mieperho"])
-    gap = ((n["linea"] - nominal) / n["linea"]).where(out["poor"] == 1, 0.0).where(out["poor"].notna())
-    report["checks"]["poor_with_expenditure_above_line"] = int(((out["poor"] == 1) & (gap < 0)).sum())
-    out["poverty_gap"] = gap.clip(lower=0)
-
-    # --- subjective poverty: p37 in the 2007–2011 coding (checked against labels if present) --
-    rep37: dict = {"checks": {}}
-    reversed_p37 = _p37_reversed(2011, meta.value_labels.get("p37"), rep37)
-    report["checks"]["p37_coding"] = rep37["checks"].get("p37_coding")
-    p37 = n["p37"]
-    out["subj_poor_living"] = (p37.isin([1, 2]) if reversed_p37 else p37.isin([3, 4])).astype(float).where(p37.notna())
-    out["subj_poor_self"] = (n["p39a"] == 1).astype(float).where(n["p39a"].notna())
-
-    # --- head ---------------------------------------------------------------------------------
-    out["head_female"] = (n["p207"] == 2).astype(float).where(n["p207"].notna())
-    out["head_age"] = n["p208a"]
-    out["head_married"] = n["p209"].isin([1, 2]).astype(float).where(n["p209"].notna())
-    out["head_single"] = (n["p209"] == 6).astype(float).where(n["p209"].notna())
-    out["head_educ"] = n["p301a"].map(EDUC_P301A).astype(float)
-    birth = normalise_id(r["p208a2"], 6, strip_zeros=False)  # stored numeric: restore zeros
-    out["head_migrant"] = (birth != out["ubigeo"]).astype(float).where(birth.notna()).astype(float)
-    out["head_native_lang"] = n["p300a"].isin([1, 2, 3]).astype(float).where(n["p300a"].notna())
-
-    # --- household and housing ----------------------------------------------------------------
-    out["hh_size"] = n["mieperho"]
-    for c in ("n_0_5", "n_6_14", "n_65plus"):
-        out[c] = n[c]
-    for col, values in housing_indicators(n, "p111", SANITATION_P111).items():
-        out[col] = values
-    rooms = n["p104"].where(n["p104"] > 0)
-    out["persons_per_room"] = n["mieperho"] / rooms
-
-    # --- production: only the activity flags and hectares are asked -------------------------
-    def ind(cond, col):
-        return cond.astype(float).where(n[col].notna())
-
-    out["agri"] = ind(n["p20001a"] > 0, "p20001a")
-    out["livestock"] = ind(n["p20001b"] > 0, "p20001b")
-    out["forestry"] = ind(n["p20001c"] > 0, "p20001c")
-    for c in ("prod_value", "sales", "own_consumption", "titled_plots", "rainfed_plots"):
-        out[c] = np.nan
-    out["hectares"] = n["hectareas"]
-
-    # --- labour: not asked; producer = the activity rule of contract §1.2 (the programme sampled
-    # producers, and the survey has no module 500 to apply the dependent-only exclusion) --------
-    for c in ("indep_pra_goods", "dependent_only", "has_laborer"):
-        out[c] = np.nan
-    agri_hh = (out[["agri", "livestock", "forestry"]].fillna(0).sum(axis=1) > 0)
-    out["producer"] = agri_hh.astype(float)
-    out["hh_type"] = np.where(agri_hh, "producer", "other")
-    report["checks"]["households_without_production_activity"] = int((~agri_hh).sum())
-
-    # --- locality: codccpp; households/population 2007 and altitude from the centre map ------
-    out["latitude"] = n["latitud"]
-    out["longitude"] = n["longitud"]
-    out["locality"] = normalise_id(r["codccpp"], 10, strip_zeros=False).astype(object)
-    out["locality"] = out["locality"].where(out["locality"].notna(), None)
-    lk = out[["locality"]].merge(cen.rename(columns={"codccpp": "locality"}), on="locality",
-                                 how="left", validate="m:1", indicator=True)
-    in_map = (lk["_merge"] == "both").to_numpy()
-    report["checks"]["households_without_locality"] = int(out["locality"].isna().sum())
-    report["checks"]["localities_not_in_centre_map"] = int((~in_map & out["locality"].notna()).sum())
-    # ENAHO 2009 (the baseline) takes altitude from the centre map: the same source here, the
-    # survey's own altitud only where the centre is not in the map (counted)
-    alt_map = lk["altitud"].to_numpy(float)
-    out["altitude"] = np.where(np.isnan(alt_map), n["altitud"].to_numpy(float), alt_map)
-    report["checks"]["altitude_from_survey_not_map"] = int((np.isnan(alt_map) & n["altitud"].notna()).sum())
-    report["checks"]["altitude_survey_differs_from_map_gt_1m"] = int(
-        (np.abs(alt_map - n["altitud"].to_numpy(float)) > 1).sum())
-    out["households_2007"] = lk["hogares_2007"].to_numpy(float)
-    out["population_2007"] = lk["poblacion_2007"].to_numpy(float)
-    out["rural"] = 1.0 - urban
-    out["region"] = n["dominio"].map(REGION_DOMINIO).astype(object)
-    out["coast"] = (out["region"] == "costa").astype(float).where(out["region"].notna())
-    out["selva"] = (out["region"] == "selva").astype(float).where(out["region"].notna())
+    out = _keys_and_design(r, n, grp[keep].reset_index(drop=True), path)
+    welfare, urban = _expenditure_and_poverty(n, out["dpto"], deflators, report, path)
+    production = _production(n)
+    sections = [
+        welfare,
+        _subjective_poverty(n, labels.get("p37"), report, path),
+        head_variables(n[HEAD_COLUMNS], r["p208a2"], out["ubigeo"]),
+        _household_and_housing(n),
+        production,
+        _labour(production, report),
+        _locality(r, n, cen, report),
+        region_variables(n["dominio"], urban),
+    ]
+    for part in sections:
+        for c in part.columns:
+            out[c] = part[c]
     out["unknown_codes"] = ""
 
-    out = out[OUTPUT_COLUMNS].sort_values("id_hogar", kind="mergesort").reset_index(drop=True)
-    for c in out.columns:
-        if c in ("year", "dpto", "mes", "id_hogar", "treated"):
-            continue
-        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
-            out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
-        else:
-            out[c] = out[c].astype("float64")
+    out = _finalise(out)
     if int(counts["rows"].sum()) != len(raw) or len(out) != int(counts.loc[counts["reason"] == "kept", "rows"].sum()):
         raise IngestError("internal: programme survey counts do not balance")  # pragma: no cover
     report["rows_kept"] = int(len(out))
     report["by_group"] = {k: int(v) for k, v in out["grupo"].value_counts().sort_index().items()}
     return out, counts, report
-
 
 __all__ = ["OUTPUT_COLUMNS", "harmonise_programme_survey", "prepare_frame", "read_frame"]

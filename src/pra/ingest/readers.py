@@ -1,6 +1,6 @@
 """Find and read ENAHO module files (Stata 7/14+, SPSS, CSV) with normalised names and keys.
 
-Layout facts: ``../shared/reference/enaho_layout.md`` §1 and ``docs/contract.md`` §1.
+Layout facts: ``docs/enaho_layout.md`` §1 and ``docs/contract.md`` §1.
 Every reader returns lower-case column names, the year column renamed ``year`` and id keys
 normalised to canonical zero-filled strings, so modules of any year and format join directly.
 """
@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 
@@ -223,11 +224,19 @@ def non_numeric(values: pd.Series) -> pd.Series:
     return values.notna() & num.isna()
 
 
+def format_value(v) -> str:
+    """A raw value as text for reports and flags: 9.0 -> '9', ' x ' -> 'x'."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
 __all__ = [
     "IngestError",
     "ModuleMeta",
     "find_module",
     "find_year_column",
+    "format_value",
     "normalise_id",
     "normalise_keys",
     "read_centres",
