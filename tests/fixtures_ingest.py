@@ -10,8 +10,11 @@ Five raw households per year, chosen so every rule is exercised:
 | H4 (12, 3, 11) | result 1 | no  | complete but not in sumaria |
 | H5 (12, 4, 11) | result 1 | yes | selva baja (Loreto) rural, farm laborer, poor |
 
-Ids are written with INEI's padding per module (sumaria/100 zero-padded, 200/300/500
-left-space-padded, 2000/01b-2 unpadded, CSV plain integers).
+Files follow INEI's real layouts (tests/data/inei_columns.csv): ids zero-padded text of INEI's
+widths in .dta, the dictionary's types in .sav (numeric in sumaria, 200, 300), plain integers in
+CSV; ``mes`` in module 100 (sumaria has none), ``codccpp`` the 4-character code within the
+district, ``p208a1`` with ``p208a2`` only for those born elsewhere, the producer module as
+-2000 / -2000a plots / -2100 crops, sumaria 2011's lines named linea09 / linpe09.
 """
 from __future__ import annotations
 
@@ -23,13 +26,13 @@ import pyreadstat
 
 H1, H2, H3, H4, H5 = (5, 1, 11), (5, 2, 11), (12, 1, 11), (12, 3, 11), (12, 4, 11)
 KEPT = [H1, H2, H5]
-ZERO_PADDED = {"sumaria", "100"}
-SPACE_PADDED = {"200", "300", "500"}
+# modules whose ids the dictionaries type N (numeric): so written in the .sav files
+NUMERIC_IDS = {"sumaria", "200", "300"}
 WIDTH = {"conglome": 4, "vivienda": 3, "hogar": 2, "codperso": 2}
 STEMS = {
     "sumaria": "sumaria-{y}", "100": "enaho01-{y}-100", "200": "enaho01-{y}-200",
     "300": "enaho01a-{y}-300", "500": "enaho01a-{y}-500", "2000": "enaho02-{y}-2000",
-    "01b2": "enaho01b-{y}-2",
+    "2000a": "enaho02-{y}-2000a", "2100": "enaho02-{y}-2100", "01b2": "enaho01b-{y}-2",
 }
 # File format per year, as in the embedded tree (contract §1).
 FORMAT = {2007: "dta110", 2008: "csv", 2009: "dta110", 2010: "sav", 2011: "dta110", 2012: "dta"}
@@ -38,7 +41,7 @@ FORMAT = {2007: "dta110", 2008: "csv", 2009: "dta110", 2010: "sav", 2011: "dta11
 def year_column(year: int, module: str) -> str:
     if year == 2009 and module == "500":
         return "año"
-    if year == 2011 and module in ("2000", "01b2"):
+    if year == 2011 and module in ("2000", "2000a", "2100", "01b2"):
         return "a_o"
     return "aÑo"
 
@@ -51,48 +54,50 @@ def tables(year: int) -> dict[str, pd.DataFrame]:
     """Canonical tables (integer ids, lower-case names, column ``year``) for one year."""
     nan = np.nan
     sumaria = pd.DataFrame([
-        _hh(H1, ubigeo="070101", mes=3, dominio=8, estrato=3, mieperho=2, totmieho=3,
+        _hh(H1, ubigeo="070101", dominio=8, estrato=3, mieperho=2, totmieho=3,
             gashog2d=12000.0, linea=300.0, linpe=150.0, pobreza=3, factor07=100.5),
-        _hh(H2, ubigeo="080101", mes=8, dominio=5, estrato=7, mieperho=2, totmieho=2,
+        _hh(H2, ubigeo="080101", dominio=5, estrato=7, mieperho=2, totmieho=2,
             gashog2d=2400.0, linea=200.0, linpe=100.0, pobreza=1, factor07=80.0),
-        _hh(H5, ubigeo="160101", mes=12, dominio=7, estrato=6, mieperho=1, totmieho=1,
+        _hh(H5, ubigeo="160101", dominio=7, estrato=6, mieperho=1, totmieho=1,
             gashog2d=2400.0, linea=250.0, linpe=120.0, pobreza=2, factor07=60.0),
     ])
+    if year == 2011:  # the 2011 dictionary's names
+        sumaria = sumaria.rename(columns={"linea": "linea09", "linpe": "linpe09"})
     if year == 2012:
         sumaria["ld"] = [ld_of(17), ld_of(10), ld_of(16)]
     s12 = year >= 2012
     m100 = pd.DataFrame([
-        _hh(H1, ubigeo="070101", result=1, p102=1, p103=5, p103a=1, p104=2, p110=1,
+        _hh(H1, ubigeo="070101", mes=3, result=1, p102=1, p103=5, p103a=1, p104=2, p110=1,
             san=3, p1121=1, p113a=2, latitud=-12.05, longitud=-77.10,
-            codccpp="0701010001", altitud=20.0),
-        _hh(H2, ubigeo="080101", result=2, p102=3, p103=6, p103a=4, p104=1, p110=6,
+            codccpp="0001", altitud=20.0),
+        _hh(H2, ubigeo="080101", mes=8, result=2, p102=3, p103=6, p103a=4, p104=1, p110=6,
             san=4, p1121=0, p113a=6, latitud=-13.50, longitud=-71.90,
-            codccpp="0801010005", altitud=3400.0),
-        _hh(H3, ubigeo="080101", result=3, p102=nan, p103=nan, p103a=nan, p104=nan, p110=nan,
+            codccpp="0005", altitud=3400.0),
+        _hh(H3, ubigeo="080101", mes=5, result=3, p102=nan, p103=nan, p103a=nan, p104=nan, p110=nan,
             san=nan, p1121=nan, p113a=nan, latitud=nan, longitud=nan, codccpp="",
             altitud=nan),
-        _hh(H4, ubigeo="080101", result=1, p102=3, p103=6, p103a=4, p104=1, p110=6,
+        _hh(H4, ubigeo="080101", mes=6, result=1, p102=3, p103=6, p103a=4, p104=1, p110=6,
             san=4, p1121=0, p113a=6, latitud=-13.51, longitud=-71.91,
-            codccpp="0801010005", altitud=3400.0),
-        _hh(H5, ubigeo="160101", result=1, p102=7, p103=6, p103a=7, p104=1, p110=6,
+            codccpp="0005", altitud=3400.0),
+        _hh(H5, ubigeo="160101", mes=12, result=1, p102=7, p103=6, p103a=7, p104=1, p110=6,
             san=6, p1121=0, p113a=5, latitud=-3.75, longitud=-73.25,
-            codccpp="1601010003", altitud=110.0),
+            codccpp="0003", altitud=110.0),
     ]).rename(columns={"san": "p111a" if s12 else "p111"})
     if s12:
         m100 = m100.drop(columns="codccpp")
     if year < 2010:
         m100 = m100.drop(columns="altitud")
-    p208a2_h2 = 80102 if year == 2007 else "080102"
-    p208a2_h1 = 70101 if year == 2007 else "070101"
+    # born elsewhere (p208a1 = 0): H2's members and H4's head, in district 080102; p208a2 is
+    # asked only of them
+    elsewhere = 80102.0 if year == 2007 else "080102"
     m200 = pd.DataFrame([
-        _hh(H1, codperso=1, ubigeo="070101", p203=1, p204=1, p207=2, p208a=40, p208a2=p208a2_h1, p209=2),
-        _hh(H1, codperso=2, ubigeo="070101", p203=3, p204=1, p207=1, p208a=3, p208a2=p208a2_h1, p209=nan),
-        _hh(H1, codperso=3, ubigeo="070101", p203=8, p204=2, p207=2, p208a=70, p208a2=p208a2_h1, p209=6),
-        _hh(H2, codperso=1, ubigeo="080101", p203=1, p204=1, p207=1, p208a=70, p208a2=p208a2_h2, p209=6),
-        _hh(H2, codperso=2, ubigeo="080101", p203=5, p204=1, p207=2, p208a=10, p208a2=p208a2_h2, p209=nan),
-        _hh(H4, codperso=1, ubigeo="080101", p203=1, p204=1, p207=1, p208a=50, p208a2=p208a2_h2, p209=1),
-        _hh(H5, codperso=1, ubigeo="160101", p203=1, p204=1, p207=1, p208a=30,
-            p208a2=160101 if year == 2007 else "160101", p209=1),
+        _hh(H1, codperso=1, ubigeo="070101", p203=1, p204=1, p207=2, p208a=40, p208a1=1, p208a2=nan, p209=2),
+        _hh(H1, codperso=2, ubigeo="070101", p203=3, p204=1, p207=1, p208a=3, p208a1=1, p208a2=nan, p209=nan),
+        _hh(H1, codperso=3, ubigeo="070101", p203=8, p204=2, p207=2, p208a=70, p208a1=1, p208a2=nan, p209=6),
+        _hh(H2, codperso=1, ubigeo="080101", p203=1, p204=1, p207=1, p208a=70, p208a1=0, p208a2=elsewhere, p209=6),
+        _hh(H2, codperso=2, ubigeo="080101", p203=5, p204=1, p207=2, p208a=10, p208a1=0, p208a2=elsewhere, p209=nan),
+        _hh(H4, codperso=1, ubigeo="080101", p203=1, p204=1, p207=1, p208a=50, p208a1=0, p208a2=elsewhere, p209=1),
+        _hh(H5, codperso=1, ubigeo="160101", p203=1, p204=1, p207=1, p208a=30, p208a1=1, p208a2=nan, p209=1),
     ])
     if year == 2007:
         m200["p208a2"] = m200["p208a2"].astype("float64")
@@ -109,13 +114,21 @@ def tables(year: int) -> dict[str, pd.DataFrame]:
         _hh(H4, codperso=1, ocu500=1, p507=2, p506=1711),
         _hh(H5, codperso=1, ocu500=1, p507=4, p506=200),
     ])
+    # H2 has two producers: plots 1.5 + 1.0 + 0.5 ha (one titled, two rain-fed), crops worth
+    # 3000 + 2000 + 800 (sales 2000 + 1000 + 100, own consumption 500 + 1000 + 600)
     m2000 = pd.DataFrame([
-        _hh(H2, codperso=1, p20001a=1, p20001b=2, p20001c=0, p20002c=3, hectareas=2.5,
-            parc_titulo=1, parc_secano=2, vbp=5000.0, venta=3000.0, autocons=1500.0,
-            factora07=80.0),
-        _hh(H2, codperso=2, p20001a=0, p20001b=2, p20001c=3, p20002c=1, hectareas=0.5,
-            parc_titulo=0, parc_secano=1, vbp=800.0, venta=100.0, autocons=600.0,
-            factora07=80.0),
+        _hh(H2, codperso=1, p20001a=1, p20001b=2, p20001c=0, p20002=1, p20002c=2, factora07=80.0),
+        _hh(H2, codperso=2, p20001a=0, p20001b=2, p20001c=3, p20002=2, p20002c=1, factora07=80.0),
+    ])
+    m2000a = pd.DataFrame([
+        _hh(H2, codperso=1, p2005a=1, p2005b=1.5, p2005e=1, p2005f3=1),
+        _hh(H2, codperso=1, p2005a=2, p2005b=1.0, p2005e=6, p2005f3=1),
+        _hh(H2, codperso=2, p2005a=1, p2005b=0.5, p2005e=8, p2005f3=0),
+    ])
+    m2100 = pd.DataFrame([
+        _hh(H2, codperso=1, p2100a=1, p21002b=2000.0, p21002f=500.0, p21002n=3000.0, factora07=80.0),
+        _hh(H2, codperso=1, p2100a=2, p21002b=1000.0, p21002f=1000.0, p21002n=2000.0, factora07=80.0),
+        _hh(H2, codperso=2, p2100a=1, p21002b=100.0, p21002f=600.0, p21002n=800.0, factora07=80.0),
     ])
     m01b = pd.DataFrame([
         _hh(H1, codperso=1, p32=1, p37=1, p39a=4, p39b1=8),
@@ -124,7 +137,7 @@ def tables(year: int) -> dict[str, pd.DataFrame]:
     ])
     m01b = m01b.drop(columns="p39a" if s12 else "p39b1")
     out = {"sumaria": sumaria, "100": m100, "200": m200, "300": m300, "500": m500,
-           "2000": m2000, "01b2": m01b}
+           "2000": m2000, "2000a": m2000a, "2100": m2100, "01b2": m01b}
     for df in out.values():
         df.insert(0, "year", year)
     return out
@@ -143,7 +156,7 @@ def ld_of(dominio_a: int) -> float:
 
 
 def deflator_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = [{"aÑo": str(y), "dpto": d, "i00": i00_of(y, d), "i01": 1.0}
+    rows = [{"aniorec": y, "dpto": d, "i00": i00_of(y, d), "i01": 1.0}
             for y in range(2004, 2013) for d in range(1, 26) if d != 7]
     t = pd.DataFrame(rows)
     s = pd.DataFrame({"dominioA": list(range(1, 18)), "ld": [ld_of(a) for a in range(1, 18)]})
@@ -169,18 +182,14 @@ def quirk(df: pd.DataFrame, year: int, module: str, fmt: str) -> pd.DataFrame:
     ycol = year_column(year, module)
     out = out.rename(columns={"year": ycol})
     out[ycol] = year if fmt == "csv" else str(year)
+    numeric = fmt == "csv" or (fmt == "sav" and module in NUMERIC_IDS)
     for col, w in WIDTH.items():
         if col not in out.columns:
             continue
-        ids = out[col].astype(int).astype(str)
-        if fmt == "csv":
-            out[col] = out[col].astype(int)
-        elif module in ZERO_PADDED:
-            out[col] = ids.str.zfill(w)
-        elif module in SPACE_PADDED:
-            out[col] = ids.str.rjust(w)
-        else:
-            out[col] = ids
+        ids = out[col].astype(int)
+        out[col] = ids if numeric else ids.astype(str).str.zfill(w)
+    if "ubigeo" in out.columns and fmt == "sav" and module in NUMERIC_IDS:
+        out["ubigeo"] = out["ubigeo"].astype(int)
     if "mes" in out.columns and fmt != "csv":
         out["mes"] = out["mes"].astype(int).astype(str).str.zfill(2)
     if year == 2011 and module == "100":
@@ -219,7 +228,7 @@ EXT = {"dta": ".dta", "dta110": ".dta", "sav": ".sav", "csv": ".csv"}
 
 def write_year(root: Path, year: int, fmt: str | None = None,
                tabs: dict[str, pd.DataFrame] | None = None, labels: bool = True) -> Path:
-    """Write one year's seven module files under ``root/<year>/``; returns the folder."""
+    """Write one year's module files under ``root/<year>/``; returns the folder."""
     fmt = fmt or FORMAT[year]
     tabs = tabs or tables(year)
     yd = Path(root) / str(year)

@@ -78,8 +78,9 @@ def test_household_variables(tmp_path, deflators, year):
     # housing
     assert (h1.wall_brick, h1.floor_finished, h1.roof_concrete_tile, h1.electricity, h1.water_public) == (1, 1, 1, 1, 1)
     assert (h2.floor_dirt, h2.cook_firewood, h5.cook_firewood, h1.cook_firewood) == (1, 1, 1, 0)
-    # production: max over the two producers of H2
-    assert (h2.agri, h2.livestock, h2.forestry, h2.hectares, h2.prod_value) == (1, 1, 1, 2.5, 5000)
+    # production: the plots (-2000a) and crops (-2100) of both producers of H2, summed
+    assert (h2.agri, h2.livestock, h2.forestry, h2.hectares, h2.prod_value) == (1, 1, 1, 3.0, 5800)
+    assert (h2.sales, h2.own_consumption, h2.titled_plots, h2.rainfed_plots) == (3100, 2100, 1, 2)
     assert (h1.agri, h1.prod_value) == (0, 0)
     # labour (contract §1.2)
     assert (h1.hh_type, h2.hh_type, h5.hh_type) == ("dependent", "producer", "laborer")
@@ -179,6 +180,75 @@ def test_missing_deflator_stops(tmp_path):
     F.write_year(tmp_path, 2012)
     with pytest.raises(IngestError, match=r"deflactores_base2012_new.dta: no i00 for year 2012, dpto \[16\]"):
         harmonise_year(tmp_path, d, 2012, F.centres())
+
+
+# --------------------------------------------------------------------------------------------
+# INEI's real layouts: missing-value codes, centre codes, birthplace, producer files, names
+# --------------------------------------------------------------------------------------------
+def test_inei_missing_value_code_9(tmp_path, deflators):
+    """9 is INEI's 'Missing value' in the perception module: a missing answer, counted in the
+    report, not an unknown code."""
+    tabs = F.tables(2009)
+    tabs["01b2"].loc[0, "p37"] = 9   # H1
+    tabs["01b2"].loc[1, "p39a"] = 9  # H2
+    t, _, rep = _run(tmp_path, 2009, deflators, tabs=tabs)
+    assert rep["unknown_codes"] == {}
+    assert rep["missing_codes"] == {"01b2.p37": 1, "01b2.p39a": 1}
+    t = _by_key(t)
+    h1, h2 = t.loc[("000005", "001")], t.loc[("000005", "002")]
+    assert np.isnan(h1.subj_poor_living) and h1.subj_poor_self == 0 and h1.unknown_codes == ""
+    assert np.isnan(h2.subj_poor_self) and h2.subj_poor_living == 1
+
+
+def test_national_centre_code():
+    from pra.ingest.harmonise import national_centre_code
+
+    ubigeo = pd.Series(["080101"] * 4)
+    got = national_centre_code(ubigeo, pd.Series(["0005", 5, "0801010005", None], dtype=object))
+    assert got.tolist()[:3] == ["0801010005"] * 3 and pd.isna(got.iloc[3])
+
+
+def test_migrant_from_p208a1(tmp_path, deflators):
+    """p208a1 decides (ENAHO asks p208a2 only of those born elsewhere); where it is blank, the
+    birth district against the district of residence."""
+    tabs = F.tables(2010)
+    m200 = tabs["200"]
+    h2_head = m200["conglome"].eq(5) & m200["vivienda"].eq(2) & m200["codperso"].eq(1)
+    h5_head = m200["conglome"].eq(12) & m200["vivienda"].eq(4)
+    m200.loc[h2_head, "p208a1"] = np.nan  # blank: p208a2 080102 != 080101 -> migrant
+    m200.loc[h5_head, ["p208a1", "p208a2"]] = [0, np.nan]  # born elsewhere, district unknown
+    t = _by_key(_run(tmp_path, 2010, deflators, tabs=tabs)[0])
+    assert t.loc[("000005", "002"), "head_migrant"] == 1
+    assert t.loc[("000012", "004"), "head_migrant"] == 1
+    assert t.loc[("000005", "001"), "head_migrant"] == 0
+
+
+def test_plot_with_missing_area_is_not_counted_as_zero(tmp_path, deflators):
+    tabs = F.tables(2012)
+    tabs["2000a"].loc[2, "p2005b"] = np.nan
+    t, _, rep = _run(tmp_path, 2012, deflators, tabs=tabs)
+    h2 = _by_key(t).loc[("000005", "002")]
+    assert np.isnan(h2.hectares) and (h2.titled_plots, h2.rainfed_plots) == (1, 2)
+    assert rep["checks"]["households_with_missing_2000a_values"] == 1
+
+
+def test_sumaria_2011_lines_named_as_in_the_dictionary(tmp_path, deflators):
+    _, _, rep = _run(tmp_path, 2011, deflators)
+    assert rep["checks"]["sumaria_columns_read_as"] == {"linea": "linea09"}
+
+
+def test_deflator_file_keyed_by_year_column(tmp_path, deflators):
+    """INEI's do-files merge the deflators on a numeric aniorec; a file keyed by its year
+    column (aÑo, text) gives the same real expenditure."""
+    d = tmp_path / "defl"
+    t, s = F.deflator_tables()
+    t = t.rename(columns={"aniorec": "aÑo"}).assign(**{"aÑo": lambda x: x["aÑo"].astype(str)})
+    F.write_frame(t, d / "deflactores_base2012_new.dta", "dta")
+    F.write_frame(s, d / "despacial_ldnew.dta", "dta")
+    F.write_year(tmp_path, 2009)
+    a = harmonise_year(tmp_path, d, 2009, F.centres())[0]
+    b = harmonise_year(tmp_path, deflators, 2009, F.centres())[0]
+    np.testing.assert_array_equal(a["pc_exp_real"], b["pc_exp_real"])
 
 
 # --------------------------------------------------------------------------------------------

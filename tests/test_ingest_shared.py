@@ -218,6 +218,9 @@ def _survey_rows(tabs: dict[str, pd.DataFrame], enaho: pd.DataFrame) -> pd.DataF
         id_hogar=np.arange(1, len(hh) + 1),
         codccpp=enaho["locality"].to_numpy(),  # ENAHO 2012: the nearest centre of the district
         p37=5 - hh["p37"],  # the survey uses the 2007–2011 coding (1 muy bien … 4 muy mal)
+        # the survey records every head's birth district; ENAHO asks p208a2 only of those born
+        # elsewhere (p208a1 = 0)
+        p208a2=hh["p208a2"].where(hh["p208a1"] == 0, hh["ubigeo"]),
         p39a=2, p111=hh["p111a"].map(SANITATION_P111A).map(p111_of),
         n_0_5=enaho["n_0_5"].to_numpy(), n_6_14=enaho["n_6_14"].to_numpy(),
         n_65plus=enaho["n_65plus"].to_numpy(), p20001a=0, p20001b=0, p20001c=0, hectareas=0.0,

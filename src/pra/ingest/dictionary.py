@@ -15,8 +15,10 @@ M200 = "enaho01-200"
 M300 = "enaho01a-300"
 M500 = "enaho01a-500"
 M2000 = "enaho02-2000"
+M2000A = "enaho02-2000a"
+M2100 = "enaho02-2100"
 M01B = "enaho01b-2"
-DEFL = "deflactores_base2012_new.i00 × despacial_ldnew.ld"
+DEFL = "deflactores_base2012_new.i00 (by aniorec, dpto) × despacial_ldnew.ld (by dominioA)"
 
 
 def _same(src: str):
@@ -36,12 +38,13 @@ _ENTRIES = [
     ("hh_id", "keys", "'{year}-{conglome}-{vivienda}-{hogar}', unique.", _same("derived")),
     ("ubigeo", "design", "District code (6 chars).", _same(f"{SUM}.ubigeo")),
     ("dpto", "design", "Department = first two digits of ubigeo.", _same(f"{SUM}.ubigeo")),
-    ("mes", "design", "Interview month (1–12).", _same(f"{SUM}.mes")),
-    ("semester", "design", "Interview semester, e.g. '2007-I' (months 1–6) / '2007-II'.", _same(f"{SUM}.mes")),
+    ("mes", "design", "Interview month (1–12).", _same(f"{M100}.mes")),
+    ("semester", "design", "Interview semester, e.g. '2007-I' (months 1–6) / '2007-II'.", _same(f"{M100}.mes")),
     ("factor07", "design", "Household expansion factor (CPV-2007 projections).", _same(f"{SUM}.factor07")),
-    ("locality", "locality", "Populated-centre code (10 chars). 2007–2011 the ENAHO code; 2012 "
+    ("locality", "locality", "Populated-centre code (10 chars). 2007–2011 the national code "
+     "ubigeo + codccpp (module 100 carries the 4-character code within the district); 2012 "
      "(no code in ENAHO) the nearest centre of the same district to the conglomerate's coordinates.",
-     _by_year(f"{M100}.codccpp", f"nearest centre (centros_poblados) to {M100}.latitud/longitud", 2012)),
+     _by_year(f"{M100}.ubigeo + {M100}.codccpp", f"nearest centre (centros_poblados) to {M100}.latitud/longitud", 2012)),
     ("latitude", "locality", "Conglomerate latitude (decimal degrees).", _same(f"{M100}.latitud (text in 2011)")),
     ("longitude", "locality", "Conglomerate longitude (decimal degrees).", _same(f"{M100}.longitud")),
     ("altitude", "locality", "Altitude (m); ENAHO has it only 2010–2012, earlier years from the "
@@ -60,12 +63,13 @@ _ENTRIES = [
     ("ln_pc_exp", "outcome", "log(pc_exp_real).", _same("derived")),
     ("poor", "outcome", "Monetary poverty: 1 if pobreza ∈ {1 extreme, 2 non-extreme}.", _same(f"{SUM}.pobreza")),
     ("poverty_gap", "outcome", "(linea − nominal per-capita expenditure)/linea for the poor, 0 "
-     "otherwise (equal to (z − y)/z in real terms).", _same(f"{SUM}.linea, {SUM}.gashog2d, {SUM}.mieperho, {SUM}.pobreza")),
+     "otherwise (equal to (z − y)/z in real terms). The 2011 file names the line linea09.",
+     lambda y: f"{SUM}.{'linea09' if y == 2011 else 'linea'}, {SUM}.gashog2d, {SUM}.mieperho, {SUM}.pobreza"),
     ("subj_poor_living", "outcome", "Subjective poverty by living conditions: 1 if the household "
      "lives badly or very badly with its income (p37 ∈ {3,4} 2007–2011; 2012 codes reversed, "
-     "p37 ∈ {1,2}).", _by_year(f"{M01B}.p37 (1 muy bien … 4 muy mal)", f"{M01B}.p37 (reversed: 1 muy mal … 4 muy bien)", 2012)),
-    ("subj_poor_self", "outcome", "Subjective poverty by self-definition: 1 if p39a == 1 (muy pobre). "
-     "Not asked in 2012 (ladder p39b1 instead): missing, never imputed.",
+     "p37 ∈ {1,2}); code 9 (INEI's missing value) is missing.", _by_year(f"{M01B}.p37 (1 muy bien … 4 muy mal)", f"{M01B}.p37 (reversed: 1 muy mal … 4 muy bien)", 2012)),
+    ("subj_poor_self", "outcome", "Subjective poverty by self-definition: 1 if p39a == 1 (muy pobre); "
+     "code 9 missing. Not asked in 2012 (ladder p39b1 instead): missing, never imputed.",
      _by_year(f"{M01B}.p39a", "not available (missing)", 2012)),
     ("head_female", "head", "1 if the head (p203 == 1) is a woman (p207 == 2).", _same(f"{M200}.p203, p207")),
     ("head_age", "head", "Head's age in years.", _same(f"{M200}.p208a")),
@@ -74,8 +78,9 @@ _ENTRIES = [
     ("head_educ", "head", "Head's education 1–7: none (p301a 1–2), incomplete primary (3), complete "
      "primary (4), incomplete secondary (5), complete secondary (6), higher non-university (7–8), "
      "university (9–11).", _same(f"{M300}.p301a")),
-    ("head_migrant", "head", "1 if the head's birth district (p208a2) differs from the current ubigeo.",
-     _by_year(f"{M200}.p208a2 (numeric, zeros restored)", f"{M200}.p208a2", 2008)),
+    ("head_migrant", "head", "1 if the head was not born in the district (p208a1 = 0); where p208a1 "
+     "is blank, if the birth district (p208a2, asked only of those born elsewhere) differs from ubigeo.",
+     _by_year(f"{M200}.p208a1; p208a2 (numeric, zeros restored)", f"{M200}.p208a1; p208a2", 2008)),
     ("head_native_lang", "head", "1 if the head's mother tongue is Quechua, Aymara or another native "
      "language (p300a ∈ {1,2,3}).", _same(f"{M300}.p300a")),
     ("hh_size", "household", "Household members (mieperho).", _same(f"{SUM}.mieperho")),
@@ -98,12 +103,14 @@ _ENTRIES = [
     ("agri", "production", "1 if any producer row has p20001a > 0 (agricultural).", _same(f"{M2000}.p20001a (max over producers)")),
     ("livestock", "production", "1 if any producer row has p20001b > 0 (livestock).", _same(f"{M2000}.p20001b (max over producers)")),
     ("forestry", "production", "1 if any producer row has p20001c > 0 (forestry).", _same(f"{M2000}.p20001c (max over producers)")),
-    ("prod_value", "production", "Annual gross farming production value (soles); 0 without producer rows.", _same(f"{M2000}.vbp (max over producers)")),
-    ("sales", "production", "Annual sales (soles).", _same(f"{M2000}.venta (max over producers)")),
-    ("own_consumption", "production", "Annual own consumption (soles).", _same(f"{M2000}.autocons (max over producers)")),
-    ("titled_plots", "production", "Titled plots.", _same(f"{M2000}.parc_titulo (max over producers)")),
-    ("hectares", "production", "Hectares farmed.", _same(f"{M2000}.hectareas (max over producers)")),
-    ("rainfed_plots", "production", "Rainfed plots.", _same(f"{M2000}.parc_secano (max over producers)")),
+    ("prod_value", "production", "Annual gross value of the crop production (soles), summed over the "
+     "household's crops; 0 without crop rows (livestock, module 2500, not included).", _same(f"{M2100}.p21002n (sum over crops)")),
+    ("sales", "production", "Annual value of the crop sales (soles).", _same(f"{M2100}.p21002b (sum over crops)")),
+    ("own_consumption", "production", "Annual value of the crops consumed by the household (soles).", _same(f"{M2100}.p21002f (sum over crops)")),
+    ("titled_plots", "production", "Plots with a title document (p2005e 1 registered, 2 PETT not "
+     "registered, 3 unregistered).", _same(f"{M2000A}.p2005e (count over plots)")),
+    ("hectares", "production", "Area of the household's plots (ha).", _same(f"{M2000A}.p2005b (sum over plots)")),
+    ("rainfed_plots", "production", "Rain-fed plots (p2005f3 = 1, secano).", _same(f"{M2000A}.p2005f3 (count over plots)")),
     ("indep_pra_goods", "labour", "A member is employer/independent (p507 ∈ {1,2}) in PRA-II goods "
      "(p506 ∈ 111–500, 1520, 1711, 1721, 1730, 1810).", _same(f"{M500}.p507, p506")),
     ("dependent_only", "labour", "Every employed member (ocu500 == 1) is dependent (p507 ∈ {3,4,6,7}); "

@@ -49,12 +49,12 @@ PRA_GOODS_CIIU_EXTRA = (1520, 1711, 1721, 1730, 1810)
 FARM_CIIU = (111, 500)
 
 # Modules read (in this order) and the columns read besides the required ones wherever present.
-MODULES = ("sumaria", "100", "200", "300", "500", "2000", "01b2")
+MODULES = ("sumaria", "100", "200", "300", "500", "2000", "2000a", "2100", "01b2")
 EXTRA_COLUMNS = {"sumaria": ("year", "ld"), "100": ("year", "ubigeo")}
 # Key of each module's rows, in the order the checks run.
 MODULE_KEYS = {"sumaria": S.HH_KEYS, "100": S.HH_KEYS, "01b2": S.HH_KEYS,
                "200": S.PERSON_KEYS, "300": S.PERSON_KEYS, "500": S.PERSON_KEYS,
-               "2000": S.PERSON_KEYS}
+               "2000": S.PERSON_KEYS, "2000a": S.PLOT_KEYS, "2100": S.CROP_KEYS}
 
 
 def year_folder(enaho_dir: str | Path, year: int) -> Path:
@@ -73,6 +73,7 @@ class _Ctx:
             "files": {},
             "rows": {},
             "unknown_codes": {},
+            "missing_codes": {},
             "out_of_range": {},
             "ledger": {},
             "checks": {},
@@ -91,6 +92,7 @@ class _Ctx:
         lost silently).
         """
         num = pd.DataFrame({c: to_number(df[c]) for c in cols}, index=df.index)
+        self._missing_codes(module, num)
         schema = S.raw_schema(module, self.year)
         sub = schema.columns.keys() & set(cols)
         counts = S.failure_counts(
@@ -128,6 +130,19 @@ class _Ctx:
         return num
 
 
+    def _missing_codes(self, module: str, num: pd.DataFrame) -> None:
+        """INEI's missing-value codes (9 in the perception module, ...) become missing values,
+        counted per column in the report (they are answers INEI marks missing, not errors)."""
+        for c, code in S.MISSING_CODES.get(module, {}).items():
+            if c not in num.columns:
+                continue
+            hit = num[c] == code
+            if hit.any():
+                key = f"{module}.{c}"
+                self.report["missing_codes"][key] = self.report["missing_codes"].get(key, 0) + int(hit.sum())
+                num.loc[hit, c] = np.nan
+
+
 # --------------------------------------------------------------------------------------------
 # reading and checking the modules
 
@@ -136,10 +151,12 @@ def _load(ctx: _Ctx, year_dir: Path, module: str, extra: tuple[str, ...] = ()) -
     stem = S.MODULE_STEMS[module].format(year=ctx.year)
     path = find_module(year_dir, stem)
     meta = read_meta(path)
-    cols = S.required_columns(module, ctx.year)
+    cols, renamed = _aliased(S.required_columns(module, ctx.year), meta, module)
     # the year column is read wherever present so a file of the wrong year is caught
     cols = cols + [c for c in ("year",) + tuple(extra) if c in meta.original and c not in cols]
-    df = read_module(path, cols, year=ctx.year, meta=meta)
+    df = read_module(path, cols, year=ctx.year, meta=meta).rename(columns=renamed)
+    if renamed:
+        ctx.checks[f"{module}_columns_read_as"] = {v: k for k, v in renamed.items()}
     keys = S.PERSON_KEYS if "codperso" in cols else S.HH_KEYS
     blank = df[keys].isna().any(axis=1)
     if blank.any():
@@ -151,6 +168,19 @@ def _load(ctx: _Ctx, year_dir: Path, module: str, extra: tuple[str, ...] = ()) -
     ctx.report["files"][module] = path.name
     ctx.report["rows"][module] = int(len(df))
     return df
+
+
+def _aliased(cols: list[str], meta, module: str) -> tuple[list[str], dict[str, str]]:
+    """Required columns with the file's own name where it uses a documented alternative
+    (``S.COLUMN_ALIASES``, e.g. linea09 in sumaria 2011); and the renames back."""
+    out, renamed = [], {}
+    for c in cols:
+        alt = next((a for a in S.COLUMN_ALIASES.get(module, {}).get(c, ())
+                    if c not in meta.original and a in meta.original), None)
+        out.append(alt or c)
+        if alt:
+            renamed[alt] = c
+    return out, renamed
 
 
 def _check_unique(ctx: _Ctx, df: pd.DataFrame, keys: list[str], module: str) -> None:
@@ -178,7 +208,7 @@ def _check_year_column(ctx: _Ctx, df: pd.DataFrame, module: str) -> None:
 
 
 def read_year_modules(ctx: _Ctx, year_dir: Path) -> dict[str, pd.DataFrame]:
-    """The year's seven modules, each with unique keys and of the right year."""
+    """The year's modules (``MODULES``), each with unique keys and of the right year."""
     mods = {m: _load(ctx, year_dir, m, extra=EXTRA_COLUMNS.get(m, ())) for m in MODULES}
     for module, keys in MODULE_KEYS.items():
         _check_unique(ctx, mods[module], keys, module)
@@ -227,13 +257,15 @@ def _household_frame(ctx: _Ctx, kept: pd.DataFrame, sm: pd.DataFrame,
     hh = hh.sort_values(S.HH_KEYS).reset_index(drop=True)
     if hh["ubigeo"].isna().any() or hh["mes"].isna().any():
         bad = hh[hh["ubigeo"].isna() | hh["mes"].isna()]
-        raise IngestError(f"year {ctx.year}: file {ctx.report['files']['sumaria']}: missing "
-                          f"ubigeo or mes for households {bad[S.HH_KEYS].head(5).to_dict('records')}")
+        raise IngestError(f"year {ctx.year}: files {ctx.report['files']['sumaria']} / "
+                          f"{ctx.report['files']['100']}: missing ubigeo (sumaria) or mes (module "
+                          f"100) for households {bad[S.HH_KEYS].head(5).to_dict('records')}")
     return hh
 
 
 def _keys_and_design(ctx: _Ctx, hh: pd.DataFrame) -> pd.DataFrame:
-    """Year, household keys and id, district, department, month and semester."""
+    """Year, household keys and id, district (sumaria), department, month (module 100: sumaria
+    has no month in INEI's dictionaries) and semester."""
     year = ctx.year
     out = pd.DataFrame(index=hh.index)
     out["year"] = np.int16(year)
@@ -245,7 +277,7 @@ def _keys_and_design(ctx: _Ctx, hh: pd.DataFrame) -> pd.DataFrame:
     mes = to_number(hh["mes"])
     if mes.isna().any() or not mes.between(1, 12).all():
         bad = hh.loc[mes.isna() | ~mes.between(1, 12), S.HH_KEYS + ["mes"]]
-        raise IngestError(f"year {year}: file {ctx.report['files']['sumaria']}: column 'mes' not "
+        raise IngestError(f"year {year}: file {ctx.report['files']['100']}: column 'mes' not "
                           f"a month in rows {bad.head(5).to_dict('records')}")
     out["mes"] = mes.astype("int64")
     out["semester"] = f"{year}-" + np.where(out["mes"] <= 6, "I", "II")
@@ -288,7 +320,7 @@ def _subjective_poverty(ctx: _Ctx, hh: pd.DataFrame, m01b: pd.DataFrame) -> pd.D
 
 def _persons(ctx: _Ctx, m200: pd.DataFrame) -> pd.DataFrame:
     """Module 200: one row per person with the coded columns and the birthplace."""
-    pn = ctx.count_failures("200", m200, ["p203", "p204", "p207", "p208a", "p209"])
+    pn = ctx.count_failures("200", m200, ["p203", "p204", "p207", "p208a", "p208a1", "p209"])
     per = m200[S.PERSON_KEYS].join(pn)
     per["p208a2"] = m200["p208a2"]
     return per
@@ -329,7 +361,8 @@ def _head(ctx: _Ctx, hh: pd.DataFrame, per: pd.DataFrame, m300: pd.DataFrame) ->
     hm = hh[S.HH_KEYS + ["ubigeo"]].merge(heads, on=S.HH_KEYS, how="left", validate="1:1",
                                          indicator=True)
     ctx.checks["households_without_head"] = int((hm["_merge"] == "left_only").sum())
-    return head_variables(hm, hm["p208a2"], hm["ubigeo"]).set_axis(hh.index)
+    # migrant: not born in the district (p208a1); the birth district p208a2 where p208a1 is blank
+    return head_variables(hm, hm["p208a2"], hm["ubigeo"], born_here=hm["p208a1"]).set_axis(hh.index)
 
 
 def _housing(ctx: _Ctx, hh: pd.DataFrame, snum: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -346,25 +379,49 @@ def _housing(ctx: _Ctx, hh: pd.DataFrame, snum: pd.DataFrame) -> tuple[pd.DataFr
     return out, hn
 
 
-def _production(ctx: _Ctx, hh: pd.DataFrame, m2000: pd.DataFrame) -> pd.DataFrame:
-    """Module 2000: max over the household's producers; no producer row means no production."""
-    prodcols = ["p20001a", "p20001b", "p20001c", "hectareas", "parc_titulo", "parc_secano",
-                "vbp", "venta", "autocons"]
-    p2 = m2000[S.HH_KEYS].join(ctx.count_failures("2000", m2000, prodcols))
-    p2["agri"] = (p2["p20001a"] > 0).astype(float)
-    p2["livestock"] = (p2["p20001b"] > 0).astype(float)
-    p2["forestry"] = (p2["p20001c"] > 0).astype(float)
-    agg = p2.groupby(S.HH_KEYS)[["agri", "livestock", "forestry"] + prodcols[3:]].max().reset_index()
-    pm2 = hh[S.HH_KEYS].merge(agg, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
-    no_prod = (pm2["_merge"] == "left_only").to_numpy()
-    rename = {"hectareas": "hectares", "parc_titulo": "titled_plots", "parc_secano": "rainfed_plots",
-              "vbp": "prod_value", "venta": "sales", "autocons": "own_consumption"}
-    out = pd.DataFrame(index=hh.index)
-    for c in ["agri", "livestock", "forestry"] + prodcols[3:]:
-        v = pm2[c].astype(float).to_numpy().copy()
-        v[no_prod] = 0.0  # no producer row: the household produces nothing
-        out[rename.get(c, c)] = v
+def _household_total(ctx: _Ctx, hh: pd.DataFrame, rows: pd.DataFrame, cols: list[str],
+                     module: str, how: str = "sum") -> pd.DataFrame:
+    """``how`` ('sum' or 'max') of ``cols`` over a household's rows (producers, plots, crops);
+    0 without rows; missing where one of its rows' values is missing (that unknown code is
+    flagged; a missing value is never counted as 0)."""
+    g = rows.groupby(S.HH_KEYS)[cols]
+    has_na = g.agg(lambda v: v.isna().any()).astype(bool)
+    agg = g.agg(how).where(~has_na).reset_index()
+    m = hh[S.HH_KEYS].merge(agg, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
+    none = (m["_merge"] == "left_only").to_numpy()
+    out = m[cols].astype(float).set_axis(hh.index)
+    out.loc[none] = 0.0  # no row: the household produces nothing
+    ctx.checks[f"households_with_missing_{module}_values"] = int(
+        (out.isna().any(axis=1).to_numpy() & ~none).sum())
     return out
+
+
+def _production(ctx: _Ctx, hh: pd.DataFrame, m2000: pd.DataFrame, m2000a: pd.DataFrame,
+                m2100: pd.DataFrame) -> pd.DataFrame:
+    """The producer module as INEI ships it, aggregated to the household:
+
+    * activities (``-2000``, one row per producer): any producer with ``p20001a/b/c > 0``;
+    * plots (``-2000a``): hectares = Σ ``p2005b``; titled plots: ``p2005e`` a title document
+      (``S.TITLED_P2005E``); rain-fed plots: ``p2005f3 == 1`` (secano);
+    * crops (``-2100``): gross production value = Σ ``p21002n``, sales = Σ ``p21002b``, own
+      consumption = Σ ``p21002f`` (soles). Livestock (``-2500``) is not part of these values.
+    """
+    p2 = m2000[S.HH_KEYS].join(ctx.count_failures("2000", m2000, ["p20001a", "p20001b", "p20001c"]))
+    acts = p2[S.HH_KEYS].assign(agri=(p2["p20001a"] > 0).astype(float),
+                                livestock=(p2["p20001b"] > 0).astype(float),
+                                forestry=(p2["p20001c"] > 0).astype(float))
+    plots = m2000a[S.HH_KEYS].join(ctx.count_failures("2000a", m2000a, ["p2005b", "p2005e", "p2005f3"]))
+    plots["titled_plots"] = plots["p2005e"].isin(S.TITLED_P2005E).astype(float).where(plots["p2005e"].notna())
+    plots["rainfed_plots"] = (plots["p2005f3"] == 1).astype(float).where(plots["p2005f3"].notna())
+    plots = plots.rename(columns={"p2005b": "hectares"})
+    crops = m2100[S.HH_KEYS].join(ctx.count_failures("2100", m2100, ["p21002n", "p21002b", "p21002f"]))
+    crops = crops.rename(columns={"p21002n": "prod_value", "p21002b": "sales",
+                                  "p21002f": "own_consumption"})
+    return pd.concat([
+        _household_total(ctx, hh, acts, ["agri", "livestock", "forestry"], "2000", how="max"),
+        _household_total(ctx, hh, crops, ["prod_value", "sales", "own_consumption"], "2100"),
+        _household_total(ctx, hh, plots, ["titled_plots", "hectares", "rainfed_plots"], "2000a"),
+    ], axis=1)
 
 
 def _labour(ctx: _Ctx, hh: pd.DataFrame, m500: pd.DataFrame,
@@ -403,8 +460,8 @@ def _locality(ctx: _Ctx, hh: pd.DataFrame, hn: pd.DataFrame, ubigeo: pd.Series,
     year, checks = ctx.year, ctx.checks
     out = pd.DataFrame({"latitude": hn["latitud"], "longitude": hn["longitud"]}, index=hh.index)
     if year <= 2011:
-        out["locality"] = normalise_id(hh["codccpp"], 10, strip_zeros=False).to_numpy()
-        checks["locality_source"] = "codccpp (module 100)"
+        out["locality"] = national_centre_code(ubigeo, hh["codccpp"]).to_numpy()
+        checks["locality_source"] = "ubigeo + codccpp (module 100)"
     else:
         pts = pd.DataFrame({"ubigeo": ubigeo, "latitude": out["latitude"],
                             "longitude": out["longitude"]})
@@ -423,6 +480,15 @@ def _locality(ctx: _Ctx, hh: pd.DataFrame, hn: pd.DataFrame, ubigeo: pd.Series,
     out["households_2007"] = lk["hogares_2007"].to_numpy()
     out["population_2007"] = lk["poblacion_2007"].to_numpy()
     return out
+
+
+def national_centre_code(ubigeo: pd.Series, codccpp: pd.Series) -> pd.Series:
+    """INEI's national populated-centre code: module 100 carries the 4-character code within the
+    district (%4s), so the national code is ubigeo + codccpp; a 10-character code already
+    national passes unchanged; blank stays missing."""
+    code = normalise_id(codccpp, 4, strip_zeros=False)
+    within = code.str.len() == 4
+    return (ubigeo.astype("string") + code).where(within, code)
 
 
 def _household_flags(ctx: _Ctx, out: pd.DataFrame) -> pd.Series:
@@ -482,7 +548,7 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame):
     per = _persons(ctx, mods["200"])
     sections += [_members(ctx, hh, snum, per), _head(ctx, hh, per, mods["300"])]
     housing, hn = _housing(ctx, hh, snum)
-    production = _production(ctx, hh, mods["2000"])
+    production = _production(ctx, hh, mods["2000"], mods["2000a"], mods["2100"])
     sections += [housing, production, _labour(ctx, hh, mods["500"], production),
                  _locality(ctx, hh, hn, out["ubigeo"], cen),
                  region_variables(snum["dominio"], urban)]
@@ -513,4 +579,4 @@ def _jsonable(x):
     return x
 
 
-__all__ = ["harmonise_year", "read_year_modules", "year_folder"]
+__all__ = ["harmonise_year", "national_centre_code", "read_year_modules", "year_folder"]

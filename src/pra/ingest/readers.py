@@ -19,7 +19,9 @@ EXTENSIONS = (".dta", ".sav", ".csv")
 # Canonical widths after normalisation (contract §1.1).
 ID_WIDTHS = {"conglome": 6, "vivienda": 3, "hogar": 2, "codperso": 2}
 # Geographic codes: zero-filled only (leading zeros are significant digits of the code).
-CODE_WIDTHS = {"ubigeo": 6, "codccpp": 10}
+# ``codccpp`` in module 100 is INEI's 4-character centre code within the district (%4s); a
+# 10-character national code (ubigeo + codccpp) passes unchanged.
+CODE_WIDTHS = {"ubigeo": 6, "codccpp": 4}
 # Columns always read as text from CSV (ids, codes, year/month).
 TEXT_COLUMNS = set(ID_WIDTHS) | set(CODE_WIDTHS) | {"year", "mes", "p208a2", "nomccpp"}
 

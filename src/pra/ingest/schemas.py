@@ -18,12 +18,32 @@ MODULE_STEMS = {
     "300": "enaho01a-{year}-300",
     "500": "enaho01a-{year}-500",
     "2000": "enaho02-{year}-2000",
+    "2000a": "enaho02-{year}-2000a",
+    "2100": "enaho02-{year}-2100",
     "01b2": "enaho01b-{year}-2",
 }
 DEFLATOR_STEMS = {"time": "deflactores_base2012_new", "space": "despacial_ldnew"}
 
 HH_KEYS = ["conglome", "vivienda", "hogar"]
 PERSON_KEYS = HH_KEYS + ["codperso"]
+# Row keys of the item-level producer files: a producer's plots (p2005a) and crops (p2100a).
+PLOT_KEYS = PERSON_KEYS + ["p2005a"]
+CROP_KEYS = PERSON_KEYS + ["p2100a"]
+
+# Columns a file may carry under another name in some year: canonical -> alternatives (the
+# 2011 dictionary names sumaria's poverty lines linea09 / linpe09).
+COLUMN_ALIASES = {"sumaria": {"linea": ("linea09",), "linpe": ("linpe09",)}}
+
+# INEI's missing-value codes ("9 Missing value" in the dictionaries): read as missing and
+# counted in the report, never as unknown codes.
+MISSING_CODES: dict[str, dict[str, float]] = {
+    "01b2": {"p32": 9, "p37": 9, "p39a": 9},
+    "2000": {"p20001a": 9, "p20002": 9},
+}
+
+# Title documents of a plot (p2005e): 1 registered title, 2 PETT title not registered,
+# 3 unregistered title; 4 title in process ... 10 other are not titles.
+TITLED_P2005E = (1, 2, 3)
 
 
 def _r(a: int, b: int) -> list[int]:
@@ -45,10 +65,11 @@ CODES: dict[str, dict[str, list[int]]] = {
         "p1121": [0, 1],
         "p113a": _r(0, 8),  # 2007 unlabelled, dictionary range 0–7
     },
-    "200": {"p203": _r(0, 10), "p204": [1, 2], "p207": [1, 2], "p209": _r(1, 6)},
+    "200": {"p203": _r(0, 10), "p204": [1, 2], "p207": [1, 2], "p208a1": [0, 1], "p209": _r(1, 6)},
     "300": {"p300a": _r(1, 8), "p301a": _r(1, 11)},
     "500": {"ocu500": _r(1, 4), "p507": _r(1, 7)},
     "2000": {"p20001a": [0, 1], "p20001b": [0, 2], "p20001c": [0, 3]},
+    "2000a": {"p2005e": _r(1, 10), "p2005f3": [0, 1]},
     "01b2": {"p37": _r(1, 4), "p39a": _r(1, 4)},
 }
 
@@ -58,25 +79,27 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "100": {"p104": (0, 50), "latitud": (-19, 0.5), "longitud": (-82, -68), "altitud": (0, 6000)},
     "200": {"p208a": (0, 98)},
     "500": {"p506": (0, 9999)},
-    "2000": {"vbp": (0, 1e8), "venta": (0, 1e8), "autocons": (0, 1e8), "hectareas": (0, 1e5)},
+    "2000a": {"p2005b": (0, 1e5)},
+    "2100": {"p21002b": (0, 1e8), "p21002f": (0, 1e8), "p21002n": (0, 1e8)},
 }
 
 
 def required_columns(module: str, year: int) -> list[str]:
     """Canonical columns ``harmonise_year`` needs from ``module`` in ``year``."""
     cols = {
-        "sumaria": HH_KEYS + ["ubigeo", "mes", "dominio", "estrato", "mieperho", "gashog2d",
+        "sumaria": HH_KEYS + ["ubigeo", "dominio", "estrato", "mieperho", "gashog2d",
                               "linea", "pobreza", "factor07"],
-        "100": HH_KEYS + ["result", "p102", "p103", "p103a", "p104", "p110",
+        "100": HH_KEYS + ["mes", "result", "p102", "p103", "p103a", "p104", "p110",
                           "p111a" if year >= 2012 else "p111", "p1121", "p113a",
                           "latitud", "longitud"]
         + (["codccpp"] if year <= 2011 else [])
         + (["altitud"] if year >= 2010 else []),
-        "200": PERSON_KEYS + ["p203", "p204", "p207", "p208a", "p208a2", "p209"],
+        "200": PERSON_KEYS + ["p203", "p204", "p207", "p208a", "p208a1", "p208a2", "p209"],
         "300": PERSON_KEYS + ["p300a", "p301a"],
         "500": PERSON_KEYS + ["ocu500", "p506", "p507"],
-        "2000": PERSON_KEYS + ["p20001a", "p20001b", "p20001c", "hectareas", "parc_titulo",
-                               "parc_secano", "vbp", "venta", "autocons"],
+        "2000": PERSON_KEYS + ["p20001a", "p20001b", "p20001c"],
+        "2000a": PLOT_KEYS + ["p2005b", "p2005e", "p2005f3"],
+        "2100": CROP_KEYS + ["p21002b", "p21002f", "p21002n"],
         "01b2": HH_KEYS + ["p37"] + (["p39a"] if year <= 2011 else []),
     }
     return cols[module]

@@ -31,21 +31,27 @@ def _dummy(cond: pd.Series, source: pd.Series) -> pd.Series:
     return cond.astype(float).where(source.notna())
 
 
-def head_variables(head: pd.DataFrame, birthplace: pd.Series, ubigeo: pd.Series) -> pd.DataFrame:
+def head_variables(head: pd.DataFrame, birthplace: pd.Series, ubigeo: pd.Series,
+                   born_here: pd.Series | None = None) -> pd.DataFrame:
     """The head's sex, age, marital status, education, migration and mother tongue.
 
     ``head``: numeric ``p207``, ``p208a``, ``p209``, ``p300a``, ``p301a`` of each household's
     head; ``birthplace``: the district of birth ``p208a2`` as stored (numeric in some years:
-    zeros restored here); ``ubigeo``: the district of residence (same index).
+    zeros restored here); ``ubigeo``: the district of residence (same index); ``born_here``:
+    ENAHO's ``p208a1`` (1 born in this district, 0 not), which decides where it is given
+    (ENAHO asks ``p208a2`` only of those born elsewhere); else birthplace ≠ residence.
     """
     birth = normalise_id(birthplace, 6, strip_zeros=False)
+    migrant = (birth != ubigeo).astype(float).where(birth.notna()).astype(float)
+    if born_here is not None:
+        migrant = (1.0 - born_here).where(born_here.isin([0, 1]), migrant)
     return pd.DataFrame({
         "head_female": _dummy(head["p207"] == 2, head["p207"]),
         "head_age": head["p208a"],
         "head_married": _dummy(head["p209"].isin([1, 2]), head["p209"]),  # married or cohabiting
         "head_single": _dummy(head["p209"] == 6, head["p209"]),
         "head_educ": head["p301a"].map(EDUC_P301A).astype(float),
-        "head_migrant": (birth != ubigeo).astype(float).where(birth.notna()).astype(float),
+        "head_migrant": migrant,
         "head_native_lang": _dummy(head["p300a"].isin([1, 2, 3]), head["p300a"]),
     }, index=head.index)
 

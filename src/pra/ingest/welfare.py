@@ -44,8 +44,11 @@ def read_deflators(deflator_dir: str | Path) -> Deflators:
     d = Path(deflator_dir)
     tpath = find_module(d, S.DEFLATOR_STEMS["time"])
     spath = find_module(d, S.DEFLATOR_STEMS["space"])
-    t = _columns(tpath, ["year", "dpto", "i00"])
-    t = pd.DataFrame({"defl_year": to_number(t["year"]), "dpto_defl": to_number(t["dpto"]),
+    # INEI's do-files merge the file on a numeric ``aniorec`` (the year) and ``dpto``; a file
+    # keyed by its year column (aÑo) is read the same way
+    ykey = "aniorec" if "aniorec" in read_meta(tpath).original else "year"
+    t = _columns(tpath, [ykey, "dpto", "i00"])
+    t = pd.DataFrame({"defl_year": to_number(t[ykey]), "dpto_defl": to_number(t["dpto"]),
                       "i00": to_number(t["i00"])})
     s = _columns(spath, ["dominioa", "ld"])  # INEI spells it dominioA; lower-cased by the reader
     s = pd.DataFrame({"dominioa": to_number(s["dominioa"]), "ld": to_number(s["ld"])})
