@@ -208,6 +208,14 @@ def test_national_centre_code():
     assert got.tolist()[:3] == ["0801010005"] * 3 and pd.isna(got.iloc[3])
 
 
+def test_centre_code_of_another_width_stops(tmp_path, deflators):
+    tabs = F.tables(2009)
+    tabs["100"].loc[tabs["100"]["conglome"].eq(5) & tabs["100"]["vivienda"].eq(2), "codccpp"] = "012345"
+    with pytest.raises(IngestError, match=r"year 2009: file enaho01-2009-100.dta: column 'codccpp'.*"
+                                          r"'conglome': '000005', 'vivienda': '002'"):
+        _run(tmp_path, 2009, deflators, tabs=tabs)
+
+
 def test_migrant_from_p208a1(tmp_path, deflators):
     """p208a1 decides (ENAHO asks p208a2 only of those born elsewhere); where it is blank, the
     birth district against the district of residence."""

@@ -460,7 +460,14 @@ def _locality(ctx: _Ctx, hh: pd.DataFrame, hn: pd.DataFrame, ubigeo: pd.Series,
     year, checks = ctx.year, ctx.checks
     out = pd.DataFrame({"latitude": hn["latitud"], "longitude": hn["longitud"]}, index=hh.index)
     if year <= 2011:
-        out["locality"] = national_centre_code(ubigeo, hh["codccpp"]).to_numpy()
+        code = national_centre_code(ubigeo, hh["codccpp"])
+        bad = code.notna() & (code.str.len() != 10)
+        if bad.any():
+            raise IngestError(
+                f"year {year}: file {ctx.report['files']['100']}: column 'codccpp' is neither the "
+                f"4-character code within the district nor a 10-character national code for "
+                f"households {hh.loc[bad, S.HH_KEYS + ['codccpp']].head(5).to_dict('records')}")
+        out["locality"] = code.to_numpy()
         checks["locality_source"] = "ubigeo + codccpp (module 100)"
     else:
         pts = pd.DataFrame({"ubigeo": ubigeo, "latitude": out["latitude"],
