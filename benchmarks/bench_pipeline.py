@@ -81,7 +81,7 @@ def floor(scale: float, out: Path) -> float:
     space = with_dist[with_dist["dist_km"] <= sp["sample_space_km"]].reset_index(drop=True)
     map1(with_dist[["hh_id", "latitude", "longitude", "dist_km"]], localities,
          sample_space_km=sp["sample_space_km"], treatment_radius_km=sp["treatment_radius_km"],
-         png_path=out / "map1.png", pdf_path=out / "map1.pdf")
+         paths=[out / "map1.png", out / "map1.pdf"])
     chunks = chunks_by_id(build_specs(cfg), cfg["did"]["batch_size"])
     store = order_store(pd.concat([run_batch(space, s, cluster=cfg["did"]["cluster"])
                                    for s in chunks.values()], ignore_index=True))
@@ -99,7 +99,7 @@ def floor(scale: float, out: Path) -> float:
                         trim_pct=m["trim_pct"], reps=m["bootstrap_reps"], seed=cfg["seed"],
                         on_separation=m["on_separation"])
     plot_score_densities(mout.densities, str(out / "figure9"), title="Figure 9")
-    map2(msample, frame, png_path=out / "map2.png", pdf_path=out / "map2.pdf")
+    map2(msample, frame, paths=[out / "map2.png", out / "map2.pdf"])
     tabs = T.build_all(store=store, matching_store=mout.estimates, table1_csv=t1, table2_csv=t2,
                        dd_sample=sample, table3_csv=table3(msample), table5_csv=table5(msample),
                        table14_csv=mout.table14, table15_csv=mout.table15, table16_csv=mout.table16)

@@ -14,4 +14,4 @@ hh = pd.read_parquet(smk.input.harmonised, columns=["hh_id", "latitude", "longit
 dist = pd.read_parquet(smk.input.distances, columns=["hh_id", "dist_km"])
 hh = hh.merge(dist, on="hh_id", how="left", validate="one_to_one")
 map1(hh, pd.read_parquet(smk.input.localities), sample_space_km=sp["sample_space_km"],
-     treatment_radius_km=sp["treatment_radius_km"], png_path=smk.output.png, pdf_path=smk.output.pdf)
+     treatment_radius_km=sp["treatment_radius_km"], paths=[smk.output.png, smk.output.pdf])

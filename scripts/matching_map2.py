@@ -13,5 +13,5 @@ smk = snakemake  # noqa: F821
 if smk.log:
     sys.stderr = open(smk.log[0], "w", buffering=1)
 info = map2(pd.read_parquet(smk.input.sample), read_frame(smk.input.frame),
-            png_path=smk.output.png, pdf_path=smk.output.pdf)
+            paths=[smk.output.png, smk.output.pdf])
 print(info, file=sys.stderr)

@@ -1,11 +1,15 @@
 """Tests of the embedded generator's geography (pra.embedded.geography, pra.names).
 
 Most checks run at scale 0.1 (fast); one scale-1 build checks Table 2 exactly, Table 4's profile
-and the matching design's baseline within stated tolerances, and its run time.
+and the matching design's baseline within stated tolerances, and its run time. The centre map is
+checked against INEI's list read here directly from the package data (not through the
+generator's reader).
 """
 from __future__ import annotations
 
+import difflib
 import time
+from importlib.resources import as_file, files
 
 import numpy as np
 import pandas as pd
@@ -13,7 +17,8 @@ import pytest
 
 from pra.embedded.geography import (BAND_LABELS, Geography, band_of, build_geography,
                                     load_districts)
-from pra.names import add_spelling_noise, normalise_name
+from pra.geo.distance import haversine_km
+from pra.names import add_spelling_noise, add_typo, normalise_name
 
 SEED = 20140601
 
@@ -40,6 +45,14 @@ REGISTER_COLS = ["id_localidad", "departamento", "provincia", "distrito", "ubige
                  "localidad", "cadena"]
 CONG_COLS = ["conglome", "codccpp", "ubigeo", "dominio", "estrato", "latitud", "longitud",
              "altitud", "first_year", "dist_km", "nearest_id"] + [f"n_hh_{y}" for y in YEARS]
+N_INEI = 94_922   # centres in INEI's list
+N_NEW_DISTRICTS = 17  # districts of ubigeo_inei_2025.csv the list lacks (one centre each)
+
+
+@pytest.fixture(scope="module")
+def inei() -> pd.DataFrame:
+    with as_file(files("pra") / "data" / "centros_poblados.csv.gz") as path:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +102,20 @@ def test_spelling_noise_round_trip_and_variety():
     assert changed > 0.6 * 300 * len(names)  # noise is the rule, not the exception
 
 
+def test_typo_is_not_undone_by_the_rule_and_stays_close():
+    rng = np.random.default_rng(2)
+    names = ["HUAYLLAPAMPA", "SANTA ROSA DE CCOLLPA", "PACO PAMPA (PICCPES)", "LLACUASH",
+             "SAN JUAN DE LA VIRGEN", "VILCABAMBA", "ÑAUPACCOCHA", "CHUQUIBAMBA"]
+    for n in names:
+        for _ in range(200):
+            t = add_typo(n, rng)
+            assert t is not None
+            assert normalise_name(t) != normalise_name(n), (n, t)
+            a, b = normalise_name(t), normalise_name(n)
+            assert difflib.SequenceMatcher(None, a, b).ratio() >= 0.5 or a in b, (n, t)
+    assert add_typo("LA", rng) is None  # nothing to misspell that changes the key
+
+
 # ------------------------------------------------------------------------------- structure
 
 def test_determinism_same_seed_identical_frames(geo):
@@ -115,15 +142,14 @@ def test_districts_and_regions():
 def test_centres(geo):
     c = geo.centres
     assert list(c.columns) == CENTRE_COLS
-    assert len(c) == 15_000
+    assert len(c) == N_INEI + N_NEW_DISTRICTS
     assert c["codccpp"].is_unique
     assert c["codccpp"].str.fullmatch(r"\d{10}").all()
     assert (c["codccpp"].str[:6] == c["ubigeo"]).all()
     assert c["ubigeo"].nunique() == 1891
-    assert c.groupby("ubigeo").size().min() >= 3
     pob = c["poblacion_2007"]
-    # at scale 0.1 the 1,891 capitals are 13% of the centres; most centres are hamlets anyway
-    assert (pob <= 200).mean() > 0.7 and ((pob > 200) & (pob <= 2000)).mean() > 0.05
+    # most centres are hamlets, some concentrated rural, a few urban
+    assert (pob <= 200).mean() > 0.85 and ((pob > 200) & (pob <= 2000)).mean() > 0.05
     assert (c["altitud"] >= 0).all() and (c["hogares_2007"] >= 1).all()
     # the capital (code 0001) is the largest centre of its district
     cap = c[c["codccpp"].str.endswith("0001")].set_index("ubigeo")["poblacion_2007"]
@@ -133,11 +159,32 @@ def test_centres(geo):
     # coast stays low
     reg = c["ubigeo"].map(geo.districts.set_index("ubigeo")["region"])
     assert c.loc[reg == "costa", "altitud"].quantile(0.99) < 2500
-    # names unique within district after normalisation, except the planted duplicates
-    keys = c.assign(key=c["nomccpp"].map(normalise_name))
-    dup = keys.groupby(["ubigeo", "key"]).size()
-    assert sorted(dup[dup > 1].tolist()) == [2] * 13 + [3] * 2
     assert c["nomccpp"].str.contains("Ñ").any()
+
+
+def test_centres_are_inei_list(geo, inei):
+    """The map is INEI's: >= 99% of codes and >= 95% of names equal the list (issue 14)."""
+    c = geo.centres.set_index("codccpp")
+    ref = inei.set_index("inei_ccpp")
+    in_list = c.index.isin(ref.index)
+    assert in_list.mean() >= 0.99
+    assert ref.index.isin(c.index).mean() >= 0.99  # and nearly all of the list is in the map
+    same = c.loc[in_list, "nomccpp"] == ref.loc[c.index[in_list], "ccpp"]
+    assert same.sum() / len(c) >= 0.95
+    # coordinates are INEI's (to the 6 decimals written)
+    lat = pd.to_numeric(ref.loc[c.index[in_list], "latitude"]).to_numpy()
+    lon = pd.to_numeric(ref.loc[c.index[in_list], "longitude"]).to_numpy()
+    assert np.abs(c.loc[in_list, "latitud"].to_numpy() - lat).max() <= 5e-7
+    assert np.abs(c.loc[in_list, "longitud"].to_numpy() - lon).max() <= 5e-7
+    # the 4-digit code within the district is INEI's: at most 882, as in the list
+    assert c.index.str[6:].astype(int).max() == ref.index.str[6:].astype(int).max() == 882
+    # the centres the list lacks are the capitals of the districts created after it
+    extra = c.index[~in_list]
+    assert len(extra) == N_NEW_DISTRICTS and extra.str.endswith("0001").all()
+    # real repeated names within a district (after normalisation) are kept, not invented
+    keys = geo.centres.assign(key=geo.centres["nomccpp"].map(normalise_name))
+    dup = keys.groupby(["ubigeo", "key"]).size()
+    assert (dup == 2).sum() > 900 and (dup == 3).sum() > 30
 
 
 # ------------------------------------------------------------------------------- register
@@ -167,6 +214,34 @@ def test_register_columns_and_table1(geo):
     # corridor districts are mostly Andean
     alt = r.drop_duplicates("ubigeo")["ubigeo"].map(geo.districts.set_index("ubigeo")["altitud"])
     assert alt.between(2500, 4000).mean() > 0.6
+
+
+def test_register_names_are_variants_of_real_names(geo, inei):
+    """The register writes INEI's real names with the variants registers show; typos only where
+    the planted status is 'unmatched'; ambiguous localities sit on real repeated names."""
+    t = geo.register_truth.drop_duplicates("id_localidad").set_index("id_localidad")
+    r = geo.register.set_index("id_localidad").join(t[["status", "codccpp_true"]])
+    real = r["codccpp_true"].map(inei.set_index("inei_ccpp")["ccpp"])
+    assert real.notna().all()  # every true centre is one of INEI's
+    key, real_key = r["localidad"].map(normalise_name), real.map(normalise_name)
+    matched = r["status"].isin(["name", "ambiguous"])
+    assert (key[matched] == real_key[matched]).all()
+    un = r["status"] == "unmatched"
+    assert (key[un] != real_key[un]).all()
+    close = [difflib.SequenceMatcher(None, a, b).ratio() >= 0.5 or a in b
+             for a, b in zip(key[un], real_key[un])]
+    assert all(close)
+    # the variants registers show, each present
+    loc = r["localidad"]
+    assert loc.str.match(r"^(CC\.PP\.|C\.P\.|CASER[IÍ]O|ANEXO|COMUNIDAD)", case=False).mean() > 0.1
+    assert loc.str.contains(r"\b(?:STA|STO|SN|GRAL)\.").any()
+    assert loc.str.contains(r"[a-zñ]").mean() > 0.1
+    assert loc.str.contains(r"[ÁÉÍÓÚáéíóú]").any()
+    # ambiguous candidates: real centres whose INEI names share the key
+    amb = geo.register_truth[geo.register_truth["status"] == "ambiguous"]
+    names = amb["codccpp_candidate"].map(inei.set_index("inei_ccpp")["ccpp"])
+    assert names.notna().all()
+    assert names.map(normalise_name).groupby(amb["id_localidad"]).nunique().eq(1).all()
 
 
 def test_name_matching_recovers_planted_design(geo):
@@ -214,18 +289,6 @@ def test_frame(geo):
 
 # ------------------------------------------------------------------------------- conglomerates
 
-def _haversine_km(lat1, lon1, lat2, lon2):
-    """Haversine on the sphere of WGS84's Gaussian radius sqrt(M N) at the mean latitude (a
-    fixed 6,371 km sphere is up to 0.56% long for north-south lines near the equator)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi, dl = p2 - p1, np.radians(lon2 - lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    e2, ax = 0.00669437999014, 6378.137
-    s2 = np.sin((p1 + p2) / 2) ** 2
-    radius = ax * np.sqrt(1 - e2) / (1 - e2 * s2)
-    return 2 * radius * np.arcsin(np.sqrt(a))
-
-
 def _band_table(g):
     b = band_of(g.conglomerates["dist_km"])
     return pd.DataFrame({y: np.bincount(b, weights=g.conglomerates[f"n_hh_{y}"], minlength=8)
@@ -260,11 +323,18 @@ def test_conglomerates_structure(geo):
     assert ((cg["estrato"] < 6) == (pob > 2000))[non_lima].all()
     dom = cg["ubigeo"].map(geo.districts.set_index("ubigeo")["dominio"])
     assert (dom == cg["dominio"]).all()
+    # INEI's 4-digit conglomerate numbers
+    assert cg["conglome"].between(1000, 9999).all()
+    # never on a centre whose coordinates another centre shares: its nearest centre is itself
+    shared = geo.centres[geo.centres.duplicated(["latitud", "longitud"], keep=False)]
+    assert len(shared) >= 2 and not cg["codccpp"].isin(shared["codccpp"]).any()
 
 
 def test_distance_against_haversine_and_band_edges(geo):
     cg, lg = geo.conglomerates, geo.localities_geo
-    h = _haversine_km(cg["latitud"].to_numpy()[:, None], cg["longitud"].to_numpy()[:, None],
+    # the package's haversine (sphere of WGS84's Gaussian radius at the mean latitude) against
+    # the generator's pyproj geodesic: two independent implementations
+    h = haversine_km(cg["latitud"].to_numpy()[:, None], cg["longitud"].to_numpy()[:, None],
                       lg["latitude"].to_numpy()[None, :], lg["longitude"].to_numpy()[None, :])
     hmin = h.min(axis=1)
     assert np.all(np.abs(cg["dist_km"] - hmin) <= 0.005 * hmin)
@@ -290,7 +360,8 @@ def test_scale_1_table2_table4_matching(geo1):
     got, want = _band_table(g), _target_table(1.0)
     print("Table 2 at scale 1, achieved:\n", got, "\ntarget:\n", want)
     assert (got == want).all().all()
-    assert len(g.centres) == 150_000
+    assert len(g.centres) == N_INEI + N_NEW_DISTRICTS
+    assert g.conglomerates["conglome"].between(1000, 9999).all()
     pob = g.centres["poblacion_2007"]
     assert (pob <= 200).mean() > 0.85 and ((pob > 200) & (pob <= 2000)).mean() > 0.05
     p = g.diagnostics["table4_profile"]

@@ -288,7 +288,39 @@ def test_table2_counts():
     assert (body.sum() == t.loc["Total"]).all()
 
 
-# ----------------------------------------------------------------------------- Map 1
+# ----------------------------------------------------------------------------- Maps 1 and 2
+# Peru's 25 departments (INEI codes; Callao is 07), typed here independently of the data file
+DEPARTMENTS = {
+    "01": "AMAZONAS", "02": "ANCASH", "03": "APURIMAC", "04": "AREQUIPA", "05": "AYACUCHO",
+    "06": "CAJAMARCA", "07": "CALLAO", "08": "CUSCO", "09": "HUANCAVELICA", "10": "HUANUCO",
+    "11": "ICA", "12": "JUNIN", "13": "LA LIBERTAD", "14": "LAMBAYEQUE", "15": "LIMA",
+    "16": "LORETO", "17": "MADRE DE DIOS", "18": "MOQUEGUA", "19": "PASCO", "20": "PIURA",
+    "21": "PUNO", "22": "SAN MARTIN", "23": "TACNA", "24": "TUMBES", "25": "UCAYALI",
+}
+
+
+def test_department_polygons_are_the_25_real_ones():
+    import json
+    from importlib.resources import files
+
+    from pra.geo.maps import department_polygons
+
+    polys = department_polygons()
+    assert list(polys) == sorted(DEPARTMENTS)
+    feats = json.loads((files("pra") / "data" / "peru_departamental_simple.geojson")
+                       .read_text(encoding="utf-8"))["features"]
+    names = {f["properties"]["FIRST_IDDP"]: f["properties"]["NOMBDEP"] for f in feats}
+    assert {k: v.replace("Á", "A") for k, v in names.items()} == DEPARTMENTS
+    # real geometry: Lima's capital inside Lima, Cusco's inside Cusco, Puno's by Lake Titicaca
+    from shapely import Point
+    assert polys["15"].contains(Point(-77.0428, -12.0464))
+    assert polys["08"].contains(Point(-71.9675, -13.5320))
+    assert polys["21"].contains(Point(-70.0199, -15.8402))
+    # Peru's area is about 1.285 million km² (planar degrees² at ~10°S, a loose check)
+    area = sum(p.area for p in polys.values()) * 111.32 ** 2 * np.cos(np.radians(10))
+    assert 1.15e6 < area < 1.45e6
+
+
 def test_map1_written_and_deterministic(tmp_path, random_case):
     from pra.geo.maps import map1
 
@@ -298,11 +330,36 @@ def test_map1_written_and_deterministic(tmp_path, random_case):
     digests = []
     for run in range(2):
         png, pdf = tmp_path / f"m{run}.png", tmp_path / f"m{run}.pdf"
-        map1(h, locs.iloc[:60], sample_space_km=20, treatment_radius_km=10, png_path=png,
-             pdf_path=pdf, dpi=40)
+        info = map1(h, locs.iloc[:60], sample_space_km=20, treatment_radius_km=10,
+                    paths=[png, pdf], dpi=40)
         assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
         digests.append((png.read_bytes(), pdf.read_bytes()))
+        assert info["departments"] == sorted(DEPARTMENTS)
+        assert info["households_without_coordinates"] == 1 and info["households_drawn"] == 399
     assert digests[0] == digests[1]
+    # the caption credits the boundaries' source
+    assert "juaneladio/peru-geojson" in info["caption"] and "MPL-2.0" in info["caption"]
+    assert "1 household-years without usable coordinates" in info["caption"]
+
+
+def test_map2_fills_frame_districts_and_draws_the_25_departments(tmp_path):
+    from pra.geo.map2 import map2
+
+    frame = pd.DataFrame({"ubigeo": ["080601", "080602", "090101", "050413", "999999"],
+                          "grupo": ["corredor", "adyacente", "corredor", "adyacente", "corredor"]})
+    sample = pd.DataFrame({"period": [2009, 2009, 2012, 2012], "grupo": ["corredor", "adyacente"] * 2,
+                           "latitude": [-14.2, -14.3, -14.25, np.nan],
+                           "longitude": [-71.4, -71.5, -71.45, -71.4]})
+    png, pdf = tmp_path / "m2.png", tmp_path / "m2.pdf"
+    info = map2(sample, frame, paths=[png, pdf], dpi=40)
+    assert info["departments"] == sorted(DEPARTMENTS)
+    # 050413 was created after 2007 (no polygon): drawn at its capital; 999999 exists nowhere
+    assert info["frame_districts_filled"] == 3 and info["frame_districts_at_capital"] == 1
+    assert info["frame_districts_not_drawn"] == 1
+    assert info["households_drawn"] == 3 and info["households_without_coordinates"] == 1
+    assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
+    assert "juaneladio/peru-geojson" in info["caption"] and "1 frame districts without a polygon" \
+        in info["caption"]
 
 
 # ----------------------------------------------------------------------------- embedded data

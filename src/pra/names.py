@@ -1,9 +1,12 @@
-"""Populated-centre names: the matching rule and the spelling noise of the PRA-II register.
+"""Populated-centre names: the matching rule and the spelling variants of the PRA-II register.
 
 The geo-referencing stage matches the register's name-only localities to INEI's populated-centre
 map on ``normalise_name(localidad) == normalise_name(nomccpp)`` within the district. The embedded
-generator writes the register with :func:`add_spelling_noise` and asserts that every planted
-match survives the rule and that every planted non-match finds nothing.
+generator writes the register from INEI's real centre names: :func:`add_spelling_noise` gives the
+variants the rule undoes (accents, case, prefixes, abbreviations, punctuation) and
+:func:`add_typo` the misspellings it cannot undo (the register's unmatched localities). The
+generator asserts that every planted match survives the rule and that every planted non-match
+finds nothing.
 
 Matching rule (``normalise_name``), applied in this order:
 
@@ -24,7 +27,8 @@ import unicodedata
 
 import numpy as np
 
-__all__ = ["normalise_name", "add_spelling_noise", "strip_accents", "PREFIXES", "ABBREVIATIONS"]
+__all__ = ["normalise_name", "add_spelling_noise", "add_typo", "strip_accents", "PREFIXES",
+           "ABBREVIATIONS"]
 
 # Prefixes as the programme wrote them (noise) — all removed by normalise_name.
 PREFIXES = ("CC.PP. ", "C.P. ", "CASERIO ", "CASERÍO ", "ANEXO ", "COMUNIDAD CAMPESINA DE ")
@@ -133,3 +137,62 @@ def add_spelling_noise(name: str, rng: np.random.Generator) -> str:
     if u[6] < 0.1:
         text = " " + text + " "
     return text
+
+
+# Orthographic variants of Andean names (Quechua/Aymara spelt with the older Spanish or the newer
+# official alphabet) and common Spanish slips; each replaces one occurrence.
+SPELLING_VARIANTS = (
+    ("HUA", "WA"), ("HUI", "WI"), ("CC", "Q"), ("CC", "K"), ("QU", "K"), ("LL", "Y"),
+    ("V", "B"), ("B", "V"), ("Z", "S"), ("SH", "X"), ("O", "U"), ("U", "O"), ("E", "I"),
+    ("I", "E"),
+)
+_CONNECTIVES = ("DE", "DEL", "LA", "LAS", "EL", "LOS")
+_PAREN = re.compile(r"^(?P<main>[^()]*?)\s*\((?P<alt>[^()]+)\)\s*$")
+
+
+def _typo_candidates(name: str, rng: np.random.Generator) -> list[str]:
+    """One misspelling of each applicable kind, in a fixed kind order (drawn positions)."""
+    out: list[str] = []
+    up = name.upper()
+    m = _PAREN.match(up)
+    if m and m.group("main").strip():
+        # the register uses only one of the two names INEI lists ("PACO PAMPA (PICCPES)")
+        out.append((m.group("main"), m.group("alt"))[int(rng.integers(2))].strip())
+    words = up.split()
+    con = [i for i, w in enumerate(words) if w in _CONNECTIVES and 0 < i < len(words) - 1]
+    if con:  # "SAN JUAN DE LLAMA" -> "SAN JUAN LLAMA"
+        i = con[int(rng.integers(len(con)))]
+        out.append(" ".join(words[:i] + words[i + 1:]))
+    hits = [(a, b, k.start()) for a, b in SPELLING_VARIANTS for k in re.finditer(a, up)]
+    if hits:
+        a, b, pos = hits[int(rng.integers(len(hits)))]
+        out.append(up[:pos] + b + up[pos + len(a):])
+    # keyboard slips inside a word of 4+ letters: drop, double or swap letters
+    spans = [k.span() for k in re.finditer(r"[A-ZÑ]{4,}", up)]
+    if spans:
+        a, b = spans[int(rng.integers(len(spans)))]
+        i = int(rng.integers(a + 1, b - 1))
+        slip = int(rng.integers(3))
+        if slip == 0:
+            out.append(up[:i] + up[i + 1:])
+        elif slip == 1:
+            out.append(up[:i] + up[i] + up[i:])
+        else:
+            out.append(up[:i] + up[i + 1] + up[i] + up[i + 2:])
+    return out
+
+
+def add_typo(name: str, rng: np.random.Generator) -> str | None:
+    """A misspelling of ``name`` that :func:`normalise_name` does not undo, or None.
+
+    Kinds, as registers show them: one of the two names of an INEI entry with a second name in
+    parentheses, a dropped connective (DE, LA, ...), an orthographic variant of an Andean name
+    (HUA/WA, CC/Q/K, LL/Y, V/B, O/U, E/I, ...), or a keyboard slip (a letter dropped, doubled or
+    swapped with its neighbour). One kind is drawn among those that change the matching key;
+    None when no kind does (e.g. a two-letter name).
+    """
+    key = normalise_name(name)
+    cands = [c for c in _typo_candidates(name, rng) if normalise_name(c) not in ("", key)]
+    if not cands:
+        return None
+    return cands[int(rng.integers(len(cands)))]

@@ -1,9 +1,12 @@
-"""Embedded generator, geography part: districts, populated centres, PRA-II register, sample
-frame and ENAHO conglomerates (docs/contract.md §1.3, §2.1).
+"""Embedded generator, geography part: districts, INEI's populated centres, PRA-II register,
+sample frame and ENAHO conglomerates (docs/contract.md §1.3, §2.1; docs/embedded_data.md,
+"Geography").
 
 Everything is drawn from one ``np.random.Generator`` in a fixed order, so ``build_geography``
-is deterministic for a given seed. Real inputs: the 1,891 districts of the package data
-``pra/data/ubigeo_inei_2025.csv`` (capital coordinates, altitude, population).
+is deterministic for a given seed. Real inputs (package data, ``pra/data/README.md``): the 1,891
+districts of ``ubigeo_inei_2025.csv`` (capital coordinates, altitude, population) and INEI's
+94,922 populated centres of ``centros_poblados.csv.gz`` (codes, names, urban/rural type,
+coordinates).
 
 Documented approximations
 -------------------------
@@ -18,33 +21,37 @@ Documented approximations
 * ``dominio`` (INEI): 8 Lima Metropolitana = Lima province (1501xx) and Callao (07); costa by
   latitude band of the capital: 1 norte north of 9.0°S, 2 centro to 15.4°S, 3 sur south of it;
   sierra: 4 norte north of 8.3°S, 5 centro to 13.4°S, 6 sur south of it; selva 7.
-* Populated centres: ``round(150_000 * min(scale, 1))`` nationally (at least 3 per district and
-  enough in programme districts for the register), allocated by sqrt(district population),
-  uniformly over a disc around the real capital whose radius (3 km · sqrt(n₁/π), n₁ = the
-  district's count at scale 1) gives ~3 km spacing at scale 1 and does not change with scale.
-  The capital centre sits on the real capital coordinates and altitude. Other centres: sierra
-  capital + 45 m/km · r · (0.35 + N(0,1)) (valley sides, 500–4,950 m); costa capital + |noise|
-  ≤ 300 m (never below 0); selva capital ± 15 m/km · r. 2007 population: hamlets lognormal
-  (median 60, most ≤ 200, some 201–2,000), the capital takes the rest of 0.9 × the 2025
-  district population (at least 30%) and stays the largest; households = population / U(3.6,
-  4.6).
+* Populated centres: INEI's list, whole, at every scale: codes and names as listed,
+  coordinates rounded to 6 decimals (~0.1 m); code 0001 of each district is its capital. The 17
+  districts created after the list was compiled get one centre at their capital (code 0001, the
+  capital's name, urban). What the list lacks is drawn:
+  - altitude: a base, the inverse-distance-squared mean of the altitudes of the 4 nearest
+    district capitals (costa: the own capital's altitude), plus a term in r = km to the nearest
+    capital (at most 15 km): sierra + 45 m/km · r · (0.35 + N(0,1)) (valley sides, 500–4,950 m
+    and at most 1,200 m below the base); costa + |noise| ≤ 300 m (0 to twice the base); selva
+    ± 15 m/km · r. A capital keeps its real altitude.
+  - 2007 population: rural centres lognormal (median 60, log-sd 1.15, 5–2,800), urban
+    non-capital centres lognormal (median 2,500, log-sd 0.8, 300–60,000); together at most 0.7
+    × the district's population (0.9 × its 2025 population), the capital takes the rest (at
+    least 30%) and stays the largest; households = population / U(3.6, 4.6).
 * ``estrato`` of a conglomerate from its centre: urban (poblacion_2007 > 2,000) 1–5 by
   households (1 >100,000; 2 >20,000; 3 >10,000; 4 >4,000; 5 otherwise), dominio 8 → 1; rural:
   6 for 501–2,000 inhabitants, else 7 (AER compuesto, 35%) or 8 (AER simple, 65%).
-* Centre names: a fixed pool (Spanish saints, generic Spanish names, Quechua/Aymara compounds
-  such as HUAYLLAPAMPA or ÑAUPACCOCHA, "SAN JUAN DE ..." compounds, some with accents and Ñ),
-  drawn with Zipf-like weights and made unique within the district on the matching key
-  (:func:`pra.names.normalise_name`). The capital centre carries the real capital's name.
 * Register (Table 1 exactly): per department the numbers of unmatched (Table 1 "No"),
   ambiguous (AMBIG2 / AMBIG3), code and single-name localities are fixed (codes 489 by largest
-  remainder). Corridor districts: per department about one district per 4.5 localities, grown
-  around hub districts (Andean 2,500–4,000 m hubs, plus one coastal and/or one selva hub in
-  the departments of COAST_HUB_DPTOS / SELVA_HUB_DPTOS, "lower valleys") by nearest capitals.
-  Programme localities are non-capital centres (mostly ≤ 2,000 inhabitants). Ambiguous
-  localities: 2 or 3 centres of the district are renamed to one new name (some spelt without
-  accents); unmatched: the register carries a name absent from the district. Name-only rows
-  get :func:`pra.names.add_spelling_noise`; 40% of code rows too. ``_check_register`` asserts
-  the planted design against ``normalise_name`` on every build.
+  remainder). Corridor districts: per department about one district per 4.5 localities, among
+  districts listing at least MIN_CORRIDOR_CENTRES centres, grown around hub districts (Andean
+  2,500–4,000 m hubs, plus one coastal and/or one selva hub in the departments of
+  COAST_HUB_DPTOS / SELVA_HUB_DPTOS, "lower valleys") by nearest capitals; peripheral districts
+  are swapped for the nearest ones whose real names repeat when the department's ambiguous
+  localities need them. At most one locality per 3 eligible centres of a district. Programme
+  localities are real non-capital centres (weight 1 up to 2,000 inhabitants, 0.15 above):
+  code rows carry INEI's code (60% the clean name, 30% :func:`pra.names.add_spelling_noise`,
+  10% :func:`pra.names.add_typo`); name rows a centre whose matching key is unique in its
+  district, with spelling noise; ambiguous rows one centre of a real group of 2 or 3 centres
+  sharing a key (every centre of the group is a candidate); unmatched rows a centre's name with
+  a typo whose key is absent from the district. ``_check_register`` asserts the planted design
+  against ``normalise_name`` on every build.
 * Frame (2012 sample frame): ``corredor`` = programme districts in FRAME_DPTOS (10 corridors);
   ``adyacente`` = for each of them the 2 nearest (by capital) non-programme districts outside
   Lima Metropolitana.
@@ -53,14 +60,17 @@ Documented approximations
   households per conglomerate-year; each year's Table 2 target × scale is split exactly over
   the active conglomerates of the band. Conglomerates sit on centres of the 12 departments
   (urban centres can host several: about one per 150 households, at most 15; Lima
-  Metropolitana down-weighted ×0.1). Selection weights are raked (multiplicative factors on
-  cells, plus an exponential tilt on altitude) so that the expected DD sample (≤ 20 km)
-  matches Table 4's region shares, altitude distribution (ALT_BINS / ALT_BIN_TARGET, mean
-  2,876 m) and urban share (0.323), the > 20 km urban share is FAR_URBAN_SHARE, and the 2009
-  households in frame districts give 690 / 434 expected July–November interviews; then a
-  systematic PPS draw over the pool sorted by (frame group, region, altitude bin, urban) picks
-  the conglomerates of each band (implicit stratification). Achieved values are in
-  ``Geography.diagnostics`` (:func:`geography_report`).
+  Metropolitana down-weighted ×0.1; never on a centre whose coordinates another centre shares,
+  so that the nearest centre to a conglomerate is its own). Selection weights are raked
+  (multiplicative factors on cells, plus an exponential tilt on altitude) so that the expected
+  DD sample (≤ 20 km) matches Table 4's region shares, altitude distribution (ALT_BINS /
+  ALT_BIN_TARGET, mean 2,876 m) and urban share (0.323), the > 20 km urban share is
+  FAR_URBAN_SHARE, and the 2009 households in frame districts give 690 / 434 expected
+  July–November interviews; then a systematic PPS draw over the pool sorted by (frame group,
+  region, altitude bin, urban) picks the conglomerates of each band (implicit stratification).
+  Achieved values are in ``Geography.diagnostics`` (:func:`geography_report`). Conglomerate
+  numbers (``conglome``) are 1000 + increasing random gaps, within INEI's 4 digits as long as
+  there are at most 8,999 conglomerates (scale ≤ about 30); beyond, they widen.
 * Band edges: conglomerates whose distance to the nearest geo-referenced locality lies within
   0.02 km of a multiple of 0.5 km (this includes 0 km, a conglomerate on a programme locality)
   are never drawn, so that the metre-level differences between distance implementations
@@ -72,18 +82,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.resources
-import itertools
 
 import numpy as np
 import pandas as pd
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
-from pra.names import add_spelling_noise, normalise_name, strip_accents
+from pra.geo.distance import haversine_km
+from pra.names import add_spelling_noise, add_typo, normalise_name, strip_accents
 
 __all__ = [
-    "Geography", "build_geography", "load_districts", "TABLE1", "TABLE2", "BAND_EDGES",
-    "BAND_LABELS", "YEARS", "band_of", "geodesic_km", "nearest_localities", "andes_east_edge_lon",
+    "Geography", "build_geography", "load_districts", "load_inei_centres", "TABLE1", "TABLE2",
+    "BAND_EDGES", "BAND_LABELS", "YEARS", "CENTRE_COLS", "band_of", "geodesic_km",
+    "nearest_localities", "andes_east_edge_lon",
 ]
 
 YEARS = (2007, 2008, 2009, 2010, 2011, 2012)
@@ -137,6 +148,18 @@ LIMA_METRO_WEIGHT = 0.1  # few producer households in Lima Metropolitana
 
 HH_PER_CONGLOMERATE = 6.5  # producer households per conglomerate-year at scale <= 1
 
+# INEI's populated centres (pra/data/README.md) and the columns of the map the generator writes
+CENTRES_FILE = "centros_poblados.csv.gz"
+CENTRE_COLS = ["codccpp", "ubigeo", "departamento", "provincia", "distrito", "nomccpp",
+               "latitud", "longitud", "altitud", "hogares_2007", "poblacion_2007"]
+# 2007 population of a centre (the list has none): (median, log-sd, min, max) by INEI's type
+RURAL_POP = (60.0, 1.15, 5.0, 2800.0)
+URBAN_POP = (2500.0, 0.8, 300.0, 60000.0)
+ALT_CAPITALS = 4          # district capitals whose altitudes give a centre's base altitude
+ALT_RADIUS_CAP_KM = 15.0  # r in the altitude model is at most this
+MIN_CORRIDOR_CENTRES = 15  # a corridor district lists at least this many centres
+CENTRES_PER_LOCALITY = 3   # a corridor district holds at most one locality per 3 eligible centres
+
 COASTLINE = np.array([  # (lat, lon) of the Pacific coastline, north to south
     (-3.4, -80.4), (-4.6, -81.3), (-5.8, -81.0), (-6.8, -79.9), (-8.1, -79.05),
     (-9.1, -78.6), (-11.1, -77.6), (-12.05, -77.1), (-13.7, -76.2), (-15.3, -75.2),
@@ -170,7 +193,11 @@ class Geography:
 # --------------------------------------------------------------------------------------------
 
 def geodesic_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Geodesic WGS84 distance in km (pyproj), vectorised."""
+    """Geodesic WGS84 distance in km (pyproj), vectorised.
+
+    The truth's ``dist_km`` is computed here, not with the pipeline's distance code
+    (``pra.geo.distance``), so that the tests compare two independent implementations;
+    rankings that are not checked against anything use ``pra.geo.distance.haversine_km``."""
     _, _, d = _GEOD.inv(np.asarray(lon1, float), np.asarray(lat1, float),
                         np.asarray(lon2, float), np.asarray(lat2, float))
     return np.asarray(d) / 1000.0
@@ -320,9 +347,136 @@ def load_districts() -> pd.DataFrame:
     return d.reset_index(drop=True)
 
 
-def _approx_km(lat1, lon1, lat2, lon2):
-    c = np.cos(np.radians((np.asarray(lat1) + np.asarray(lat2)) / 2))
-    return 111.32 * np.hypot(np.asarray(lat1) - lat2, (np.asarray(lon1) - lon2) * c)
+# --------------------------------------------------------------------------------------------
+# populated centres: INEI's list, with the altitude and 2007 population it lacks
+# --------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _read_inei_centres() -> pd.DataFrame:
+    ref = importlib.resources.files("pra") / "data" / CENTRES_FILE
+    with importlib.resources.as_file(ref) as path:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    need = ["inei_ccpp", "inei_distrito", "departamento", "provincia", "distrito", "ccpp", "tipo",
+            "latitude", "longitude"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise ValueError(f"{ref}: missing columns {missing}")
+    lat = pd.to_numeric(df["latitude"], errors="coerce")
+    lon = pd.to_numeric(df["longitude"], errors="coerce")
+    bad = (~df["inei_ccpp"].str.fullmatch(r"\d{10}")
+           | (df["inei_ccpp"].str[:6] != df["inei_distrito"])
+           | (df["ccpp"].str.strip() == "") | ~df["tipo"].isin(["Urban", "Rural"])
+           | lat.isna() | lon.isna())
+    if bad.any():
+        raise ValueError(f"{ref}: rows {list(np.flatnonzero(bad)[:10] + 2)} have a bad inei_ccpp, "
+                         "ccpp, tipo or coordinates")
+    if df["inei_ccpp"].duplicated().any():
+        raise ValueError(f"{ref}: duplicated inei_ccpp "
+                         f"{df.loc[df['inei_ccpp'].duplicated(), 'inei_ccpp'].head().tolist()}")
+    return df.assign(latitude=lat, longitude=lon)
+
+
+def load_inei_centres() -> pd.DataFrame:
+    """INEI's populated-centre list as shipped (``pra/data/centros_poblados.csv.gz``), validated:
+    inei_ccpp (10 digits), inei_distrito, departamento, provincia, distrito, ccpp (name), tipo
+    (Urban | Rural), latitude, longitude."""
+    return _read_inei_centres().copy()
+
+
+def _centre_frame(districts: pd.DataFrame) -> pd.DataFrame:
+    """INEI's centres (codes, names, coordinates, urban type) with their district row ``di`` and
+    ``is_cap`` (code 0001), plus one centre at the capital of each district the list lacks."""
+    inei = _read_inei_centres()
+    row = pd.Series(np.arange(len(districts)), index=districts["ubigeo"].to_numpy())
+    unknown = ~inei["inei_distrito"].isin(row.index)
+    if unknown.any():
+        bad_d = sorted(set(inei.loc[unknown, "inei_distrito"]))
+        raise ValueError(f"{CENTRES_FILE}: districts {bad_d[:10]} are not in ubigeo_inei_2025.csv")
+    real = pd.DataFrame({
+        "codccpp": inei["inei_ccpp"].to_numpy(), "ubigeo": inei["inei_distrito"].to_numpy(),
+        "nomccpp": inei["ccpp"].to_numpy(), "latitud": inei["latitude"].round(6).to_numpy(),
+        "longitud": inei["longitude"].round(6).to_numpy(),
+        "urban": (inei["tipo"] == "Urban").to_numpy(),
+    })
+    new = districts[~districts["ubigeo"].isin(set(inei["inei_distrito"]))]
+    added = pd.DataFrame({
+        "codccpp": (new["ubigeo"] + "0001").to_numpy(), "ubigeo": new["ubigeo"].to_numpy(),
+        "nomccpp": new["capital"].to_numpy(), "latitud": new["lat"].round(6).to_numpy(),
+        "longitud": new["lon"].round(6).to_numpy(), "urban": True,
+    })
+    cen = pd.concat([real, added], ignore_index=True).sort_values("codccpp", kind="stable")
+    cen = cen.reset_index(drop=True)
+    cen["di"] = row.loc[cen["ubigeo"]].to_numpy()
+    cen["is_cap"] = (cen["codccpp"].str[6:] == "0001").to_numpy()
+    n_cap = np.bincount(cen["di"].to_numpy()[cen["is_cap"].to_numpy()], minlength=len(districts))
+    if (n_cap != 1).any():
+        raise ValueError(f"{CENTRES_FILE}: districts without a centre 0001: "
+                         f"{districts['ubigeo'].to_numpy()[n_cap != 1][:10].tolist()}")
+    return cen
+
+
+def _centre_altitude(lat, lon, di, is_cap, districts, rng) -> np.ndarray:
+    """Altitude (m) of each centre: the model of the module docstring."""
+    clat, clon = districts["lat"].to_numpy(), districts["lon"].to_numpy()
+    calt = districts["altitud"].to_numpy()
+    _, idx = cKDTree(_unit_vectors(clat, clon)).query(_unit_vectors(lat, lon), k=ALT_CAPITALS)
+    d = haversine_km(lat[:, None], lon[:, None], clat[idx], clon[idx])
+    w = 1.0 / np.maximum(d, 0.05) ** 2
+    base = (w * calt[idx]).sum(axis=1) / w.sum(axis=1)
+    r = np.minimum(d.min(axis=1), ALT_RADIUS_CAP_KM)
+    reg = districts["region"].to_numpy()[di]
+    # a coastal district's centres stay near its capital's level (its neighbours may be Andean)
+    base = np.where(reg == "costa", calt[di], base)
+    z = rng.standard_normal(len(lat))
+    alt = np.where(reg == "sierra", base + 45.0 * r * (0.35 + z),
+          np.where(reg == "costa", base + np.abs(z) * np.minimum(25.0 * r, 300.0) * 0.5,
+                   base + 15.0 * r * z))
+    alt = np.where(reg == "sierra", np.clip(alt, np.maximum(base - 1200, 500), 4950), alt)
+    alt = np.where(reg == "costa", np.clip(alt, 0.0, np.maximum(base * 2.0, 400.0)), alt)
+    alt = np.where(reg == "selva", np.clip(alt, 50.0, np.maximum(base + 800, 300)), alt)
+    alt = np.where(is_cap, calt[di], np.maximum(alt, 0.0))
+    return np.round(alt, 1)
+
+
+def _centre_population(di, is_cap, urban, districts, rng) -> tuple[np.ndarray, np.ndarray]:
+    """2007 population and households of each centre: the model of the module docstring."""
+    nd, n = len(districts), len(di)
+    pop_d = districts["poblacion"].to_numpy(float) * 0.9
+    z = rng.standard_normal(n)
+    small = np.where(
+        urban, np.clip(np.exp(np.log(URBAN_POP[0]) + URBAN_POP[1] * z), *URBAN_POP[2:]),
+        np.clip(np.exp(np.log(RURAL_POP[0]) + RURAL_POP[1] * z), *RURAL_POP[2:]))
+    small[is_cap] = 0.0
+    sum_small = np.bincount(di, weights=small, minlength=nd)
+    limit = 0.7 * pop_d
+    small = small * np.where(sum_small > limit, limit / np.maximum(sum_small, 1), 1.0)[di]
+    cap_pop = np.maximum(pop_d - np.bincount(di, weights=small, minlength=nd), 0.3 * pop_d)
+    # the capital stays the largest centre of its district
+    small = np.minimum(small, 0.9 * cap_pop[di])
+    cap_pop = np.maximum(pop_d - np.bincount(di, weights=small, minlength=nd), cap_pop)
+    pob = np.where(is_cap, cap_pop[di], small)
+    pob = np.maximum(np.round(pob), 5).astype(np.int64)
+    hh_size = 3.6 + 1.0 * rng.random(n)
+    hog = np.maximum(np.round(pob / hh_size), 1).astype(np.int64)
+    return pob, hog
+
+
+def _build_centres(districts: pd.DataFrame, rng):
+    """The populated-centre map (CENTRE_COLS) with each centre's district row and capital flag."""
+    cen = _centre_frame(districts)
+    di, is_cap = cen["di"].to_numpy(), cen["is_cap"].to_numpy()
+    lat, lon = cen["latitud"].to_numpy(), cen["longitud"].to_numpy()
+    alt = _centre_altitude(lat, lon, di, is_cap, districts, rng)
+    pob, hog = _centre_population(di, is_cap, cen["urban"].to_numpy(), districts, rng)
+    centres = pd.DataFrame({
+        "codccpp": cen["codccpp"].to_numpy(), "ubigeo": cen["ubigeo"].to_numpy(),
+        "departamento": districts["departamento"].to_numpy()[di],
+        "provincia": districts["provincia"].to_numpy()[di],
+        "distrito": districts["distrito"].to_numpy()[di],
+        "nomccpp": cen["nomccpp"].to_numpy(), "latitud": lat, "longitud": lon, "altitud": alt,
+        "hogares_2007": hog, "poblacion_2007": pob,
+    })
+    return centres, di, is_cap
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,324 +500,247 @@ def _department_design() -> pd.DataFrame:
     return t
 
 
-def _choose_corridors(districts: pd.DataFrame, design: pd.DataFrame, rng) -> pd.DataFrame:
+@dataclasses.dataclass
+class _NameIndex:
+    """Matching keys of the centres and, per district row, what the register can use."""
+
+    names: np.ndarray            # nomccpp, codccpp and poblacion_2007 of every centre
+    codes: np.ndarray
+    pob: np.ndarray
+    keys: np.ndarray             # normalise_name of every centre
+    members: dict                # district row -> centre rows (code order)
+    eligible: np.ndarray         # per district: non-capital centres with a non-empty key
+    groups: dict                 # (district row, size) -> list of centre-row arrays sharing a key
+
+
+def _name_index(centres: pd.DataFrame, di: np.ndarray, is_cap: np.ndarray, nd: int) -> _NameIndex:
+    """Real repeated names: groups of 2 or 3 non-capital centres of a district sharing a key (the
+    whole set of centres with that key in the district)."""
+    keys = _name_keys(centres["nomccpp"].to_numpy(dtype=object))
+    ok = ~is_cap & (keys != "")
+    eligible = np.bincount(di[ok], minlength=nd)
+    frame = pd.DataFrame({"di": di, "key": keys, "row": np.arange(len(di)), "cap": is_cap})
+    members = {int(d): g.to_numpy() for d, g in frame.groupby("di", sort=True)["row"]}
+    stats = frame.groupby(["di", "key"], sort=True).agg(n=("row", "size"), cap=("cap", "any"))
+    multi = stats[(stats["n"].isin([2, 3])) & ~stats["cap"]]
+    multi = multi[multi.index.get_level_values("key") != ""]
+    groups: dict = {}
+    sel = frame.merge(multi.reset_index()[["di", "key"]], on=["di", "key"])
+    for (d, _), rows in sel.groupby(["di", "key"], sort=True)["row"]:
+        groups.setdefault((int(d), len(rows)), []).append(np.sort(rows.to_numpy()))
+    return _NameIndex(centres["nomccpp"].to_numpy(dtype=object),
+                      centres["codccpp"].to_numpy(dtype=object),
+                      centres["poblacion_2007"].to_numpy(), keys, members, eligible, groups)
+
+
+def _swap_in_groups(taken, order, dd_rows, index: _NameIndex, size: int, need: int,
+                    hubs: set) -> list[int]:
+    """Replace peripheral corridor districts by the nearest ones holding real name groups of
+    ``size`` until the department has ``need`` of them (``order``: candidates, nearest first;
+    hub districts stay)."""
+    def n_groups(i):
+        return len(index.groups.get((int(dd_rows[i]), size), []))
+
+    taken = list(taken)
+    have = sum(n_groups(i) for i in taken)
+    for i in order:
+        if have >= need:
+            break
+        if i in taken or n_groups(i) == 0:
+            continue
+        drop = [j for j in taken if j not in hubs
+                and not any(index.groups.get((int(dd_rows[j]), s)) for s in (2, 3))]
+        if not drop:
+            break
+        taken.remove(drop[-1])
+        taken.append(i)
+        have += n_groups(i)
+    if have < need:
+        raise RuntimeError(f"no corridor districts with {need} real name groups of {size}")
+    return taken
+
+
+def _allocate_capped(total: int, caps: np.ndarray, rng) -> np.ndarray:
+    """One locality per district, the rest uniformly among districts below their cap."""
+    counts = np.ones(len(caps), dtype=np.int64)
+    if total < len(caps) or caps.sum() < total:
+        raise RuntimeError(f"cannot place {total} localities in {len(caps)} districts "
+                           f"(capacity {int(caps.sum())})")
+    for _ in range(total - len(caps)):
+        free = np.flatnonzero(counts < caps)
+        counts[free[int(rng.integers(len(free)))]] += 1
+    return counts
+
+
+def _corridor_hubs(dd: pd.DataFrame, dpto: str, n_dist: int, ok: np.ndarray, w, rng):
+    """Hub districts (row positions in ``dd``) and how many corridor districts grow from each."""
+    hubs: list[tuple[int, int]] = []
+    low_quota = max(1, round(0.12 * n_dist))
+    for reg, dptos in (("costa", COAST_HUB_DPTOS), ("selva", SELVA_HUB_DPTOS)):
+        cand = np.flatnonzero((dd["region"] == reg).to_numpy() & ok)
+        if dpto in dptos and len(cand):
+            p = w[cand] / w[cand].sum()
+            hubs.append((int(rng.choice(cand, p=p)), low_quota))
+    n_low = sum(q for _, q in hubs)
+    if n_low >= n_dist:  # e.g. Madre de Dios: a single lowland district
+        return [(hubs[0][0], n_dist)]
+    n_sierra_hubs = max(1, round((n_dist - n_low) / 7))
+    andean = ok & ((dd["region"] == "sierra") & dd["altitud"].between(2500, 4000)).to_numpy()
+    cand = np.flatnonzero(andean if andean.any() else ok)
+    cand = cand[~np.isin(cand, [h for h, _ in hubs])]
+    p = w[cand] / w[cand].sum()
+    sh = rng.choice(cand, size=min(n_sierra_hubs, len(cand)), replace=False, p=p)
+    quotas = _largest_remainder(n_dist - n_low, np.ones(len(sh)))
+    return hubs + [(int(h), int(q)) for h, q in zip(sh, quotas)]
+
+
+def _choose_corridors(districts: pd.DataFrame, design: pd.DataFrame, index: _NameIndex,
+                      rng) -> pd.DataFrame:
     """Corridor districts and their number of programme localities (one row per district)."""
     out = []
     for r in design.itertuples():
         dd = districts[(districts["dpto"] == r.dpto) & (districts["dominio"] != 8)]
+        dd_rows = dd.index.to_numpy()
         L = int(r.localities)
-        n_dist = int(max(1, min(len(dd), round(L / 4.5))))
+        ok = index.eligible[dd_rows] >= MIN_CORRIDOR_CENTRES
+        n_dist = int(max(1, min(int(ok.sum()), round(L / 4.5))))
         w = np.sqrt(dd["poblacion"].to_numpy(float))
-        ok = ((dd["region"] == "sierra") & dd["altitud"].between(2500, 4000)).to_numpy()
-        if not ok.any():
-            ok = np.ones(len(dd), bool)
-        hubs: list[tuple[int, int]] = []  # (row position in dd, quota)
-        low_quota = max(1, round(0.12 * n_dist))
-        for reg, dptos in (("costa", COAST_HUB_DPTOS), ("selva", SELVA_HUB_DPTOS)):
-            cand = np.flatnonzero((dd["region"] == reg).to_numpy())
-            if r.dpto in dptos and len(cand):
-                p = w[cand] / w[cand].sum()
-                hubs.append((int(rng.choice(cand, p=p)), low_quota))
-        n_low = sum(q for _, q in hubs)
-        if n_low >= n_dist:  # e.g. Madre de Dios: a single lowland district
-            hubs = [(hubs[0][0], n_dist)]
-        else:
-            n_sierra_hubs = max(1, round((n_dist - n_low) / 7))
-            cand = np.flatnonzero(ok)
-            cand = cand[~np.isin(cand, [h for h, _ in hubs])]
-            p = w[cand] / w[cand].sum()
-            sh = rng.choice(cand, size=min(n_sierra_hubs, len(cand)), replace=False, p=p)
-            quotas = _largest_remainder(n_dist - n_low, np.ones(len(sh)))
-            hubs += [(int(h), int(q)) for h, q in zip(sh, quotas)]
+        hubs = _corridor_hubs(dd, r.dpto, n_dist, ok, w, rng)
         lat, lon = dd["lat"].to_numpy(), dd["lon"].to_numpy()
         taken: list[int] = []
         for h, q in hubs:
-            dist = _approx_km(lat[h], lon[h], lat, lon)
-            order = [i for i in np.argsort(dist, kind="stable") if i not in taken]
+            dist = haversine_km(lat[h], lon[h], lat, lon)
+            order = [i for i in np.argsort(dist, kind="stable") if ok[i] and i not in taken]
             taken += order[:q]
-        sel = dd.iloc[taken]
-        counts = np.ones(len(sel), dtype=np.int64)
-        counts += rng.multinomial(L - len(sel), np.full(len(sel), 1.0 / len(sel)))
-        out.append(pd.DataFrame({"ubigeo": sel["ubigeo"].to_numpy(), "dpto": r.dpto,
+        near_hub = [i for i in np.argsort(haversine_km(lat[hubs[0][0]], lon[hubs[0][0]], lat, lon),
+                                          kind="stable") if ok[i]]
+        for size, need in ((3, int(r.amb3)), (2, int(r.amb2))):
+            taken = _swap_in_groups(taken, near_hub, dd_rows, index, size, need,
+                                    {h for h, _ in hubs})
+        caps = index.eligible[dd_rows[taken]] // CENTRES_PER_LOCALITY
+        counts = _allocate_capped(L, caps, rng)
+        out.append(pd.DataFrame({"ubigeo": dd["ubigeo"].to_numpy()[taken], "dpto": r.dpto,
                                  "n_localities": counts}))
     return pd.concat(out, ignore_index=True)
-
-
-# --------------------------------------------------------------------------------------------
-# names
-# --------------------------------------------------------------------------------------------
-
-_SAINTS = (
-    "SAN JUAN", "SAN PEDRO", "SAN PABLO", "SAN JOSÉ", "SAN MIGUEL", "SAN FRANCISCO",
-    "SAN ANTONIO", "SAN MARTÍN", "SAN LUIS", "SAN ISIDRO", "SAN CRISTÓBAL", "SAN JERÓNIMO",
-    "SAN BARTOLOMÉ", "SAN SEBASTIÁN", "SAN LORENZO", "SAN AGUSTÍN", "SAN ANDRÉS", "SAN BLAS",
-    "SAN FELIPE", "SAN GABRIEL", "SAN JUAN BAUTISTA", "SAN LUCAS", "SAN MARCOS", "SAN MATEO",
-    "SAN NICOLÁS", "SAN RAFAEL", "SAN RAMÓN", "SAN SALVADOR", "SANTO DOMINGO", "SANTO TOMÁS",
-    "SANTIAGO", "SANTA ROSA", "SANTA ANA", "SANTA CRUZ", "SANTA BÁRBARA", "SANTA LUCÍA",
-    "SANTA MARÍA", "SANTA CATALINA", "SANTA TERESA", "SANTA ISABEL", "SANTA CLARA",
-    "SANTA INÉS", "SANTA MÓNICA", "SANTA RITA", "SANTA ELENA", "NUESTRA SEÑORA DE COCHARCAS",
-)
-_GENERIC = (
-    "LA UNIÓN", "EL PORVENIR", "NUEVA ESPERANZA", "LOS ÁNGELES", "LA FLORIDA", "BELLAVISTA",
-    "VISTA ALEGRE", "EL MIRADOR", "LA LIBERTAD", "ALTO PERÚ", "TRES DE MAYO", "DOS DE MAYO",
-    "VILLA RICA", "LA CAÑADA", "CAÑAVERAL", "LAS PIÑAS", "EL CARMEN", "LA VICTORIA",
-    "BUENOS AIRES", "MIRAFLORES", "LA PAZ", "CONCEPCIÓN", "ASCENSIÓN", "BELÉN", "JESÚS",
-    "NAZARETH", "GENERAL CÓRDOVA", "GENERAL SAN MARTÍN", "VIRGEN DE LA CANDELARIA",
-    "LOS OLIVOS", "EL MOLINO", "LAS FLORES", "LA ESPERANZA", "PROGRESO", "LAS LOMAS",
-    "LA HOYADA", "EL ROSARIO", "LA CANTUTA", "SEÑOR DE LOS MILAGROS", "CORAZÓN DE JESÚS",
-    "INDEPENDENCIA", "EL TRIUNFO", "VILLA MARÍA", "LOS LAURELES", "MONTE ALEGRE",
-    "PUEBLO NUEVO", "CRUZ DE MAYO", "EL PALOMAR", "LA CAPILLA", "OCHO DE OCTUBRE",
-    "VEINTICUATRO DE JUNIO", "GENERAL GAMARRA", "MARISCAL CÁCERES", "EL CHORRO", "LA MESETA",
-)
-_Q_ROOTS = (
-    "HUAYLLA", "CCOCHA", "ACCO", "CHUPA", "HUASI", "MARCA", "PUCA", "YANA", "HATUN", "UCHUY",
-    "CCOLLPA", "RUMI", "ANTA", "QUISHUAR", "HUANCA", "CHACA", "TACA", "CHILCA", "MOLLE", "SORA",
-    "PUNCO", "HUAYRA", "CUNTUR", "ATOC", "PUMA", "LLAMA", "PACCHA", "CCASA", "URCU", "SUNI",
-    "TICLLA", "QUINUA", "PAPA", "SARA", "CHAUPI", "ÑAUPA", "CCERA", "CHUQUI", "AYA", "HUAMAN",
-    "CUSI", "INTI", "KILLA", "TTIO", "PISCO", "LUCMA", "HUACA", "CALLA", "MAYU", "AMARU",
-    "QOLLA", "JAHUIRA", "UMA", "QOTA", "ACHACA", "PARI", "CAJA", "ÑUÑUN", "MAÑA", "HUAYTA",
-    "TOCCTO", "QUELLO", "ANCCO", "YURAC", "CHAQUI", "LAYCA",
-)
-_Q_SUFFIX = (
-    "PAMPA", "PATA", "MARCA", "HUASI", "CCOCHA", "CANCHA", "HUAYCO", "CHACRA", "LLACTA",
-    "ORCCO", "PUQUIO", "RUMI", "BAMBA", "CUCHO", "CHACA", "TAMBO", "MAYO", "HUAYLLA", "ACCO",
-    "CASA", "CUNCA", "PUNCO", "RAJA", "CUNA", "HUANCA", "COTA", "JAHUIRA", "UYO", "PUJIO",
-    "MOCCO", "RAGRA", "YOC", "NIYOC", "PATA ALTA", "PAMPA GRANDE",
-)
-_MODIFIERS = (" ALTO", " BAJO", " GRANDE", " CHICO")
-
-
-@functools.lru_cache(maxsize=1)
-def _name_pool() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Clean centre names with distinct matching keys, their keys and draw weights."""
-    names: list[str] = []
-    weights: list[float] = []
-    for s in _SAINTS:
-        names.append(s); weights.append(12.0)
-    for g in _GENERIC:
-        names.append(g); weights.append(6.0)
-    compounds = [a + b for a, b in itertools.product(_Q_ROOTS, _Q_SUFFIX) if a != b]
-    for c in compounds:
-        names.append(c); weights.append(1.0)
-    for c, m in itertools.product([x for x in compounds[::3] if " " not in x], _MODIFIERS):
-        names.append(c + m); weights.append(0.4)
-    for s, c in itertools.product(_SAINTS, compounds[::7]):
-        names.append(f"{s} DE {c}"); weights.append(0.15)
-    seen: dict[str, int] = {}
-    keep, keys = [], []
-    for i, n in enumerate(names):
-        k = normalise_name(n)
-        if k not in seen:
-            seen[k] = i
-            keep.append(i)
-            keys.append(k)
-    names_a = np.array([names[i] for i in keep], dtype=object)
-    keys_a = np.array(keys, dtype=object)
-    w = np.array([weights[i] for i in keep])
-    return names_a, keys_a, w / w.sum()
-
-
-def _draw_unique_names(group: np.ndarray, rng) -> np.ndarray:
-    """Pool indices for each row, distinct within each group value (keys are distinct)."""
-    names, _, p = _name_pool()
-    P = len(names)
-    idx = rng.choice(P, size=len(group), p=p)
-    for it in range(200):
-        combo = group.astype(np.int64) * P + idx
-        order = np.argsort(combo, kind="stable")
-        dup_sorted = np.zeros(len(combo), bool)
-        dup_sorted[1:] = combo[order][1:] == combo[order][:-1]
-        dup = order[dup_sorted]
-        if len(dup) == 0:
-            return idx
-        # after a few rounds draw uniformly: frequent names are exhausted in big districts
-        idx[dup] = rng.choice(P, size=len(dup), p=p) if it < 5 else rng.integers(P, size=len(dup))
-    raise RuntimeError("could not draw unique centre names within districts")
-
-
-# --------------------------------------------------------------------------------------------
-# centres
-# --------------------------------------------------------------------------------------------
-
-def _allocate_centres(districts: pd.DataFrame, min_per: np.ndarray, total: int) -> np.ndarray:
-    w = np.sqrt(districts["poblacion"].to_numpy(float))
-    extra = max(0, total - int(min_per.sum()))
-    return min_per + _largest_remainder(extra, w)
-
-
-def _build_centres(districts: pd.DataFrame, corridors: pd.DataFrame, scale: float, rng):
-    nd = len(districts)
-    base_min = np.full(nd, 3, dtype=np.int64)
-    n1 = _allocate_centres(districts, base_min, 150_000)  # scale-1 counts fix the footprint
-    need = districts["ubigeo"].map(corridors.set_index("ubigeo")["n_localities"]).fillna(0)
-    min_per = np.maximum(base_min, (3 * need.to_numpy() + 6).astype(np.int64))
-    n = _allocate_centres(districts, min_per, int(round(150_000 * min(scale, 1.0))))
-    radius = np.maximum(3.0, 3.0 * np.sqrt(n1 / np.pi))
-
-    di = np.repeat(np.arange(nd), n)
-    first = np.r_[0, np.cumsum(n)[:-1]]
-    local = np.arange(len(di)) - first[di]
-    is_cap = local == 0
-    N = len(di)
-    u = rng.random((N, 5))
-    r = radius[di] * np.sqrt(0.02 + 0.98 * u[:, 0])
-    r[is_cap] = 0.0
-    th = 2 * np.pi * u[:, 1]
-    clat, clon = districts["lat"].to_numpy()[di], districts["lon"].to_numpy()[di]
-    lat = np.round(clat + r * np.cos(th) / 111.32, 6)
-    lon = np.round(clon + r * np.sin(th) / (111.32 * np.cos(np.radians(clat))), 6)
-
-    # altitude: sierra centres climb the valley sides; coast stays low; selva varies a little
-    calt = districts["altitud"].to_numpy()[di]
-    reg = districts["region"].to_numpy()[di]
-    z = rng.standard_normal(N)
-    alt = np.where(reg == "sierra", calt + 45.0 * r * (0.35 + z),
-          np.where(reg == "costa", calt + np.abs(z) * np.minimum(25.0 * r, 300.0) * 0.5,
-                   calt + 30.0 * r * z * 0.5))
-    alt = np.where(reg == "sierra", np.clip(alt, np.maximum(calt - 1200, 500), 4950), alt)
-    alt = np.where(reg == "costa", np.clip(alt, 0.0, np.maximum(calt * 2.0, 400.0)), alt)
-    alt = np.where(reg == "selva", np.clip(alt, 50.0, np.maximum(calt + 800, 300)), alt)
-    alt = np.where(is_cap, calt, np.maximum(alt, 0.0))
-    alt = np.round(alt, 1)
-
-    # 2007 population: small hamlets (lognormal, median 60) + the capital takes the rest
-    pop_d = districts["poblacion"].to_numpy(float) * 0.9
-    small = np.exp(np.log(60.0) + 1.15 * rng.standard_normal(N))
-    small = np.clip(small, 5, 2000 * 1.4)
-    small[is_cap] = 0.0
-    sum_small = np.bincount(di, weights=small, minlength=nd)
-    limit = 0.7 * pop_d
-    shrink = np.where(sum_small > limit, limit / np.maximum(sum_small, 1), 1.0)
-    small = small * shrink[di]
-    cap_pop = np.maximum(pop_d - np.bincount(di, weights=small, minlength=nd), 0.3 * pop_d)
-    # the capital stays the largest centre of its district
-    small = np.minimum(small, 0.9 * cap_pop[di])
-    cap_pop = np.maximum(pop_d - np.bincount(di, weights=small, minlength=nd), cap_pop)
-    pob = np.where(is_cap, cap_pop[di], small)
-    pob = np.maximum(np.round(pob), 5).astype(np.int64)
-    hh_size = 3.6 + 1.0 * u[:, 2]
-    hog = np.maximum(np.round(pob / hh_size), 1).astype(np.int64)
-
-    # codes: capital 0001, others increasing with random gaps (unique within district)
-    gaps = rng.integers(1, 6, size=N)
-    gaps[is_cap] = 1
-    cs = np.cumsum(gaps)
-    code_num = cs - np.r_[0, cs[first[1:] - 1]][di] if nd > 1 else cs
-    code_num = np.where(local == 0, 1, code_num)
-    too_big = np.bincount(di, weights=(code_num > 9999), minlength=nd) > 0
-    if too_big.any():  # fall back to consecutive numbers in huge districts
-        code_num = np.where(too_big[di], local + 1, code_num)
-    ubi = districts["ubigeo"].to_numpy()[di]
-    codccpp = pd.Series(ubi).str.cat(pd.Series(code_num).astype(str).str.zfill(4)).to_numpy()
-
-    names, _, _ = _name_pool()
-    idx = _draw_unique_names(di, rng)
-    nom = names[idx].copy()
-    nom[is_cap] = districts["capital"].to_numpy()[di[is_cap]]
-    # the capital's real name may collide with a drawn name: redraw those hamlets
-    keys = np.array([normalise_name(x) for x in nom[is_cap]], dtype=object)
-    _, pool_keys, _ = _name_pool()
-    key_to_pool = {k: i for i, k in enumerate(pool_keys)}
-    cap_pool = np.array([key_to_pool.get(k, -1) for k in keys])
-    cap_of = np.full(nd, -1)
-    cap_of[di[is_cap]] = cap_pool
-    clash = (~is_cap) & (idx == cap_of[di])
-    for i in np.flatnonzero(clash):
-        taken = set(idx[di == di[i]])
-        j = int(rng.integers(len(names)))
-        while j in taken or j == cap_of[di[i]]:
-            j = int(rng.integers(len(names)))
-        idx[i] = j
-        nom[i] = names[j]
-    pool_idx = np.where(is_cap, -1, idx)
-
-    centres = pd.DataFrame({
-        "codccpp": codccpp, "ubigeo": ubi,
-        "departamento": districts["departamento"].to_numpy()[di],
-        "provincia": districts["provincia"].to_numpy()[di],
-        "distrito": districts["distrito"].to_numpy()[di],
-        "nomccpp": nom.astype(str), "latitud": lat, "longitud": lon, "altitud": alt,
-        "hogares_2007": hog, "poblacion_2007": pob,
-    })
-    return centres, di, is_cap, pool_idx
 
 
 # --------------------------------------------------------------------------------------------
 # register
 # --------------------------------------------------------------------------------------------
 
-def _build_register(districts, corridors, design, centres, di, is_cap, rng):
-    names, pool_keys, pool_p = _name_pool()
-    nd = len(districts)
+def _plan_statuses(dist_rows: np.ndarray, n_loc: np.ndarray, t, index: _NameIndex, rng):
+    """Per corridor district of one department: its localities as (status, ambiguous group)."""
+    free = np.asarray(n_loc, dtype=np.int64).copy()
+    plan: list[list] = [[] for _ in dist_rows]
+    used: set = set()
+    for size, n in ((3, int(t["amb3"])), (2, int(t["amb2"]))):
+        for _ in range(n):
+            opts = [(j, g) for j, d in enumerate(dist_rows) if free[j] > 0
+                    for g in range(len(index.groups.get((int(d), size), [])))
+                    if (j, size, g) not in used]
+            if not opts:
+                raise RuntimeError(f"no free real name group of {size} in the corridor districts")
+            j, g = opts[int(rng.integers(len(opts)))]
+            used.add((j, size, g))
+            free[j] -= 1
+            plan[j].append(("ambiguous", index.groups[(int(dist_rows[j]), size)][g]))
+    rest = (["code"] * int(t["code"]) + ["name"] * int(t["name"])
+            + ["unmatched"] * int(t["unmatched"]))
+    rest = list(rng.permutation(np.array(rest, dtype=object)))
+    if len(rest) != free.sum():
+        raise RuntimeError(f"{len(rest)} statuses for {int(free.sum())} free localities")
+    pos = 0
+    for j in range(len(dist_rows)):
+        plan[j] += [(s, None) for s in rest[pos:pos + free[j]]]
+        pos += free[j]
+    return plan
+
+
+def _noisy_name(name: str, rng) -> str:
+    """The name with spelling noise that the matching rule undoes (clean if it cannot)."""
+    key = normalise_name(name)
+    for _ in range(5):
+        x = add_spelling_noise(name, rng)
+        if normalise_name(x) == key:
+            return x
+    return name
+
+
+def _unmatched_name(name: str, district_keys: set, rng) -> str | None:
+    """A typo of the name whose matching key no centre of the district has, or None."""
+    for _ in range(10):
+        t = add_typo(name, rng)
+        if t is None:
+            return None
+        if rng.random() < 0.5:
+            t = _noisy_name(t, rng)
+        k = normalise_name(t)
+        if k and k not in district_keys:
+            return t
+    return None
+
+
+def _district_localities(ubigeo: str, plan, d: int, index: _NameIndex, is_cap, rng):
+    """The register rows of one corridor district (status, true centre, candidates, name, code)."""
+    members = index.members[d]
+    keys, nom, codes, pob = index.keys, index.names, index.codes, index.pob
+    district_keys = set(keys[members])
+    n_key = pd.Series(keys[members]).value_counts()
+    used = {int(i) for s, g in plan if s == "ambiguous" for i in g}
+    pool = members[~is_cap[members] & (keys[members] != "")]
+    single = n_key.reindex(keys[pool]).to_numpy() == 1
+    weight = np.where(pob[pool] <= 2000, 1.0, 0.15)
+
+    def draw(mask) -> int:
+        free = mask & ~np.isin(pool, list(used))
+        if not free.any():
+            raise RuntimeError(f"district {ubigeo}: no free centre for the register")
+        p = weight[free] / weight[free].sum()
+        i = int(rng.choice(pool[free], p=p))
+        used.add(i)
+        return i
+
+    rows = []
+    for status, group in plan:
+        code, cands = "", []
+        if status == "ambiguous":
+            true = int(group[int(rng.integers(len(group)))])
+            name, cands = _noisy_name(nom[true], rng), [int(i) for i in group]
+        elif status == "name":
+            true = draw(single)
+            name, cands = _noisy_name(nom[true], rng), [true]
+        elif status == "code":
+            true = draw(np.ones(len(pool), bool))
+            u = rng.random()
+            name = nom[true] if u < 0.6 else _noisy_name(nom[true], rng)
+            if u >= 0.9:
+                name = add_typo(nom[true], rng) or name
+            code, cands = codes[true], [true]
+        else:  # unmatched: the programme misspelt the centre's name
+            for _ in range(20):
+                true = draw(np.ones(len(pool), bool))
+                name = _unmatched_name(nom[true], district_keys, rng)
+                if name is not None:
+                    break
+            else:
+                raise RuntimeError(f"district {ubigeo}: no misspelling absent from the district")
+        rows.append({"ubigeo": ubigeo, "codccpp": code, "localidad": name, "status": status,
+                     "true": true, "cands": cands})
+    return rows
+
+
+def _build_register(districts, corridors, design, centres, di, is_cap, index: _NameIndex, rng):
+    """The register (Table 1 by construction), its truth and the geo-referenced candidates."""
     dist_row = {u: i for i, u in enumerate(districts["ubigeo"])}
-    centre_keys = list(_name_keys(centres["nomccpp"].to_numpy(dtype=object)))
-    by_district = pd.Series(np.arange(len(centres))).groupby(di).apply(np.asarray)
-    nomccpp = centres["nomccpp"].to_numpy(dtype=object).copy()
-
-    def fresh_name(taken: set[str]) -> str:
-        while True:
-            j = int(rng.choice(len(names), p=pool_p))
-            if pool_keys[j] not in taken:
-                return names[j]
-
-    reg_rows, truth_rows = [], []
+    reg_rows = []
     design = design.set_index("dpto")
     for dp in TABLE1:
         cd = corridors[corridors["dpto"] == dp]
-        t = design.loc[dp]
-        statuses = (["code"] * int(t["code"]) + ["name"] * int(t["name"])
-                    + ["amb2"] * int(t["amb2"]) + ["amb3"] * int(t["amb3"])
-                    + ["unmatched"] * int(t["unmatched"]))
-        statuses = list(rng.permutation(np.array(statuses, dtype=object)))
-        pos = 0
-        for c in cd.itertuples():
-            d = dist_row[c.ubigeo]
-            members = by_district[d]
-            k_loc = int(c.n_localities)
-            st = statuses[pos:pos + k_loc]
-            pos += k_loc
-            n_cand = sum({"amb2": 2, "amb3": 3}.get(s, 1) for s in st)
-            cand = members[~is_cap[members]]
-            pw = np.where(centres["poblacion_2007"].to_numpy()[cand] <= 2000, 1.0, 0.15)
-            if len(cand) < n_cand:
-                raise RuntimeError(f"district {c.ubigeo}: {len(cand)} centres < {n_cand} needed")
-            chosen = list(rng.choice(cand, size=n_cand, replace=False, p=pw / pw.sum()))
-            taken = {centre_keys[i] for i in members}
-            planned = []
-            for s in st:
-                k = {"amb2": 2, "amb3": 3}.get(s, 1)
-                planned.append((s, [int(x) for x in chosen[:k]]))
-                chosen = chosen[k:]
-            # ambiguous: give 2-3 centres the same (new) name, spelt with/without accents
-            for s, cs in planned:
-                if s in ("amb2", "amb3"):
-                    new = fresh_name(taken)
-                    taken.add(normalise_name(new))
-                    for j, ci in enumerate(cs):
-                        old = centre_keys[ci]
-                        nomccpp[ci] = new if j == 0 or rng.random() < 0.5 else _upper_keep_enye(new)
-                        centre_keys[ci] = normalise_name(nomccpp[ci])
-                    # the old names are gone from the district
-                    taken = {centre_keys[i] for i in members}
-            for s, cs in planned:
-                true_c = cs[0]
-                if s == "code":
-                    loc = nomccpp[true_c]
-                    if rng.random() >= 0.6:
-                        loc = add_spelling_noise(loc, rng)
-                    code = centres.at[true_c, "codccpp"]
-                elif s in ("name", "amb2", "amb3"):
-                    loc = add_spelling_noise(nomccpp[true_c], rng)
-                    code = ""
-                else:  # unmatched: the programme's local name appears nowhere in the map
-                    loc = add_spelling_noise(fresh_name(taken), rng)
-                    code = ""
-                status = {"amb2": "ambiguous", "amb3": "ambiguous"}.get(s, s)
-                reg_rows.append({"dpto": dp, "ubigeo": c.ubigeo, "codccpp": code,
-                                 "localidad": loc, "status": status, "true": true_c,
-                                 "cands": cs if status != "unmatched" else []})
-        assert pos == len(statuses)
-
+        rows_d = np.array([dist_row[u] for u in cd["ubigeo"]])
+        plan = _plan_statuses(rows_d, cd["n_localities"].to_numpy(), design.loc[dp], index, rng)
+        for u, d, p in zip(cd["ubigeo"], rows_d, plan):
+            reg_rows += [dict(r, dpto=dp)
+                         for r in _district_localities(u, p, int(d), index, is_cap, rng)]
     reg = pd.DataFrame(reg_rows)
     # ids: department order, then a random order within the department
     reg["_r"] = rng.random(len(reg))
@@ -681,7 +758,7 @@ def _build_register(districts, corridors, design, centres, di, is_cap, rng):
         "localidad": reg["localidad"],
         "cadena": chains[rng.integers(len(chains), size=len(reg))],
     })
-    codes = centres["codccpp"].to_numpy()
+    codes = index.codes
     lat, lon = centres["latitud"].to_numpy(), centres["longitud"].to_numpy()
     truth, geo = [], []
     for r in reg.itertuples():
@@ -695,15 +772,13 @@ def _build_register(districts, corridors, design, centres, di, is_cap, rng):
                                                   "codccpp_candidate"])
     localities_geo = pd.DataFrame(geo, columns=["id_localidad", "codccpp", "latitude",
                                                 "longitude"])
-    centres = centres.assign(nomccpp=nomccpp.astype(str))
-    _check_register(register, register_truth, centres)
-    return register, register_truth, localities_geo, centres
+    _check_register(register, register_truth, centres, index.keys)
+    return register, register_truth, localities_geo
 
 
-def _check_register(register, truth, centres) -> None:
+def _check_register(register, truth, centres, keys) -> None:
     """The planted matching design survives the documented rule (raises otherwise)."""
-    keys = centres[["ubigeo", "codccpp"]].assign(
-        key=_name_keys(centres["nomccpp"].to_numpy(dtype=object)))
+    keys = centres[["ubigeo", "codccpp"]].assign(key=keys)
     count = keys.groupby(["ubigeo", "key"]).size()
     code_key = keys.set_index("codccpp")["key"]
     st = truth.groupby("id_localidad")["status"].first()
@@ -739,7 +814,7 @@ def _build_frame(districts, corridors, n_adjacent: int = 2) -> pd.DataFrame:
     olat, olon = others["lat"].to_numpy(), others["lon"].to_numpy()
     adj: list[str] = []
     for u in corr:
-        dist = _approx_km(d.at[u, "lat"], d.at[u, "lon"], olat, olon)
+        dist = haversine_km(d.at[u, "lat"], d.at[u, "lon"], olat, olon)
         for j in np.argsort(dist, kind="stable")[:n_adjacent]:
             v = others["ubigeo"].iloc[j]
             if v not in adj:
@@ -791,47 +866,67 @@ def _inclusion(w: np.ndarray, n: int) -> np.ndarray:
     return np.minimum(pi, 1.0)
 
 
-def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
-    targets = np.array([[round(TABLE2[y][b] * scale) for b in range(8)] for y in YEARS])
-    dpt = centres["ubigeo"].str[:2].to_numpy()
-    in12 = np.isin(dpt, list(TABLE1))
-    cidx = np.flatnonzero(in12)
-    c = centres.iloc[cidx]
+@dataclasses.dataclass
+class _SlotPool:
+    """Candidate centres (``c``, with per-centre arrays) and conglomerate slots on them."""
+
+    c: pd.DataFrame
+    near: np.ndarray
+    dist: np.ndarray
+    region: np.ndarray
+    dominio: np.ndarray
+    grp: np.ndarray
+    urban: np.ndarray
+    alt: np.ndarray
+    slot_c: np.ndarray   # centre position (in c) of every slot
+    band: np.ndarray     # distance band of every slot
+
+
+def _slot_pool(districts, centres, localities_geo, frame) -> _SlotPool:
+    """Slots on the centres of the 12 departments: one per rural centre, about one per 150
+    households (2–15) on urban ones; none near a band edge or on shared coordinates."""
+    in12 = centres["ubigeo"].str[:2].isin(list(TABLE1)).to_numpy()
+    c = centres.iloc[np.flatnonzero(in12)]
     near, dist = nearest_localities(c["latitud"].to_numpy(), c["longitud"].to_numpy(),
                                     localities_geo["latitude"].to_numpy(),
                                     localities_geo["longitude"].to_numpy())
-    ok = ~near_band_edge(dist)
+    # the pipeline takes a 2012 conglomerate's locality as the nearest centre: never ambiguous
+    shared = centres.duplicated(["latitud", "longitud"], keep=False).to_numpy()[in12]
+    ok = ~near_band_edge(dist) & ~shared
     drow = districts.set_index("ubigeo")
-    region = c["ubigeo"].map(drow["region"]).to_numpy()
-    dominio = c["ubigeo"].map(drow["dominio"]).to_numpy()
-    grp = c["ubigeo"].map(frame.set_index("ubigeo")["grupo"]).fillna("none").to_numpy()
-    pob, hog, alt = (c["poblacion_2007"].to_numpy(), c["hogares_2007"].to_numpy(),
-                     c["altitud"].to_numpy())
-    urban = pob > 2000
-    # urban centres host several conglomerates (about one per 150 households, at most 15)
-    cap = np.where(urban, np.clip(hog // 150, 2, 15), 1)
-    cap = np.where(ok, cap, 0)
-    slot_c = np.repeat(np.arange(len(c)), cap)  # pool of conglomerate slots
-    band = band_of(dist)[slot_c]
-    s_reg, s_urb, s_grp = region[slot_c], urban[slot_c], grp[slot_c]
+    urban = c["poblacion_2007"].to_numpy() > 2000
+    cap = np.where(urban, np.clip(c["hogares_2007"].to_numpy() // 150, 2, 15), 1)
+    slot_c = np.repeat(np.arange(len(c)), np.where(ok, cap, 0))
+    return _SlotPool(
+        c=c, near=near, dist=dist,
+        region=c["ubigeo"].map(drow["region"]).to_numpy(),
+        dominio=c["ubigeo"].map(drow["dominio"]).to_numpy(),
+        grp=c["ubigeo"].map(frame.set_index("ubigeo")["grupo"]).fillna("none").to_numpy(),
+        urban=urban, alt=c["altitud"].to_numpy(), slot_c=slot_c, band=band_of(dist)[slot_c])
 
+
+def _conglomerates_per_band(targets: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """K_b conglomerates from 2007 and E_b more from 2011 in each band."""
     m = HH_PER_CONGLOMERATE * np.sqrt(max(scale, 1.0))
-    base_mean = targets[:4].mean(axis=0)
-    late_mean = targets[4:].mean(axis=0)
-    K = np.maximum(1, np.round(base_mean / m)).astype(np.int64)
-    E = np.maximum(0, np.round(late_mean / m).astype(np.int64) - K)
-    n_b = K + E
+    K = np.maximum(1, np.round(targets[:4].mean(axis=0) / m)).astype(np.int64)
+    E = np.maximum(0, np.round(targets[4:].mean(axis=0) / m).astype(np.int64) - K)
+    return K, E
 
-    # raking of selection weights to Table 4's profile (<= 20 km) and the frame targets (2009)
-    s_alt = np.searchsorted(np.asarray(ALT_BINS), alt[slot_c], side="right")
+
+def _rake_weights(pool: _SlotPool, targets: np.ndarray, n_b: np.ndarray, scale: float):
+    """Selection weight of every slot (raked to Table 4 and the frame targets) and its
+    implicit-stratification key."""
+    s = pool.slot_c
+    s_alt = np.searchsorted(np.asarray(ALT_BINS), pool.alt[s], side="right")
     tot09 = targets[YEARS.index(2009)].sum()
     g_corr = MATCH_2009_JUL_NOV["corredor"] / JUL_NOV_SHARE * scale
     g_adj = MATCH_2009_JUL_NOV["adyacente"] / JUL_NOV_SHARE * scale
     grp_sorted = np.array(["adyacente", "corredor", "none"])
-    s_grp_i = np.searchsorted(grp_sorted, s_grp)
+    s_grp_i = np.searchsorted(grp_sorted, pool.grp[s])
     reg_names = np.array(["costa", "selva", "sierra"])
-    s_reg_i = np.searchsorted(reg_names, s_reg)
-    dd = band < 7
+    s_reg_i = np.searchsorted(reg_names, pool.region[s])
+    s_urb = pool.urban[s]
+    dd = pool.band < 7
     s_near_urb = s_urb.astype(np.int64) + 2 * (~dd)  # urban share, near and far separately
     margins = [  # (codes, target shares by code, rows the margin is computed on)
         (s_reg_i, np.array([TABLE4_TARGET[r] for r in reg_names]), dd),
@@ -842,8 +937,19 @@ def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
                              "none": tot09 - g_corr - g_adj}[g] / tot09 for g in grp_sorted]),
          np.ones(len(dd), bool)),
     ]
+    base_w = np.where(pool.dominio[s] == 8, LIMA_METRO_WEIGHT, 1.0)
+    alt_km = pool.alt[s] / 1000.0
+    w = _rake(margins, base_w, alt_km, dd, pool.band, n_b, targets[YEARS.index(2009)])
+    # systematic PPS over the pool sorted by the raking cells = implicit stratification, so the
+    # drawn composition is close to the expected one
+    strat_key = ((s_grp_i * 3 + s_reg_i) * 10 + s_alt) * 2 + s_urb
+    return w, strat_key
+
+
+def _rake(margins, base_w, alt_km, dd, band, n_b, hh09) -> np.ndarray:
+    """Multiplicative raking factors per cell of the margins, plus an exponential tilt on
+    altitude, so that the expected 2009 households hit every margin and the mean altitude."""
     fac = [np.ones(len(t)) for _, t, _ in margins]
-    hh09 = targets[YEARS.index(2009)]
     band_rows = [np.flatnonzero(band == b) for b in range(8)]
 
     def expected_hh(w):
@@ -854,11 +960,7 @@ def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
                 e[ib] = pi * hh09[b] / max(pi.sum(), 1e-9)
         return e
 
-    base_w = np.where(dominio[slot_c] == 8, LIMA_METRO_WEIGHT, 1.0)
-
-    alt_km = alt[slot_c] / 1000.0
-    tilt = [0.0]  # exponential tilt on altitude (within the bins) to hit the mean altitude
-
+    tilt = 0.0
     # one cell per combination of margin codes: the raking factors multiply per cell
     cell_codes = np.column_stack([codes for codes, _, _ in margins])
     cells, cell_of = np.unique(cell_codes, axis=0, return_inverse=True)
@@ -868,7 +970,7 @@ def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
         fc = np.ones(len(cells))
         for j, f in enumerate(fac):
             fc *= f[cells[:, j]]
-        return base_w * np.exp(tilt[0] * (alt_km - 3.0)) * fc[cell_of]
+        return base_w * np.exp(tilt * (alt_km - 3.0)) * fc[cell_of]
 
     for _ in range(30):
         for (codes, tgt, mask), f in zip(margins, fac):
@@ -880,16 +982,16 @@ def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
         e = expected_hh(weights())[dd]
         mean = (e @ alt_km[dd]) / e.sum()
         var = (e @ (alt_km[dd] - mean) ** 2) / e.sum()
-        tilt[0] += 0.8 * (TABLE4_TARGET["altitude_mean"] / 1000.0 - mean) / max(var, 1e-6)
-        tilt[0] = float(np.clip(tilt[0], -5.0, 5.0))
-    w = weights()
-    # systematic PPS over the pool sorted by the raking cells = implicit stratification, so the
-    # drawn composition is close to the expected one
-    strat_key = ((s_grp_i * 3 + s_reg_i) * 10 + s_alt) * 2 + s_urb
+        tilt += 0.8 * (TABLE4_TARGET["altitude_mean"] / 1000.0 - mean) / max(var, 1e-6)
+        tilt = float(np.clip(tilt, -5.0, 5.0))
+    return weights()
 
+
+def _draw_slots(pool: _SlotPool, w, strat_key, n_b, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Systematic PPS draw of n_b slots per band: (centre position in the pool, band)."""
     chosen_slots, slot_band = [], []
     for b in range(8):
-        ib = np.flatnonzero(band == b)
+        ib = np.flatnonzero(pool.band == b)
         if len(ib) < n_b[b]:
             raise RuntimeError(f"band {BAND_LABELS[b]}: only {len(ib)} candidate slots for "
                                f"{n_b[b]} conglomerates")
@@ -898,15 +1000,18 @@ def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
         sel = ib[_pps_systematic(pi, strat_key[ib], rng)]
         chosen_slots.append(sel)
         slot_band.append(np.full(len(sel), b))
-    chosen = np.concatenate(chosen_slots)
     cb = np.concatenate(slot_band)
-    ci = slot_c[chosen]
+    ci = pool.slot_c[np.concatenate(chosen_slots)]
     # order conglomerates by band then centre code so that ids follow space
-    order = np.lexsort((c["codccpp"].to_numpy()[ci], cb))
-    chosen, cb, ci = chosen[order], cb[order], ci[order]
+    order = np.lexsort((pool.c["codccpp"].to_numpy()[ci], cb))
+    return ci[order], cb[order]
 
-    first_year = np.full(len(ci), 2007)
-    n_hh = np.zeros((len(ci), len(YEARS)), dtype=np.int64)
+
+def _households_per_year(cb, E, targets, rng) -> tuple[np.ndarray, np.ndarray]:
+    """First year (2007, or 2011 for E_b of each band) and producer households per year: each
+    year's band target split exactly over the band's active conglomerates."""
+    first_year = np.full(len(cb), 2007)
+    n_hh = np.zeros((len(cb), len(YEARS)), dtype=np.int64)
     for b in range(8):
         ib = np.flatnonzero(cb == b)
         late = rng.choice(ib, size=int(E[b]), replace=False) if E[b] > 0 else np.array([], int)
@@ -918,25 +1023,38 @@ def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
             extra = np.zeros(len(act), dtype=np.int64)
             extra[rng.choice(len(act), size=rest, replace=False)] = 1
             n_hh[act, yi] = base + extra
+    return first_year, n_hh
 
-    # ids within INEI's 4 digits (conglome is 4 wide in the dictionaries) while they fit: at
-    # scale 1 about 1,650 conglomerates, spaced `step` apart with a random offset; a larger
-    # scale needs more ids and widens them (synthesize pads to the widest)
-    step = int(min(7, max(1, 9999 // (len(ci) + 1))))
-    conglome = np.arange(1, len(ci) + 1) * step + rng.integers(0, 7, size=len(ci)) % step
+
+def _conglomerate_ids(n: int, rng) -> np.ndarray:
+    """1000 + increasing random gaps: INEI's 4 digits while n <= 8,999 (wider beyond)."""
+    gap = int(np.clip((9999 - 1000) // max(n, 1), 1, 7))
+    return 1000 + np.cumsum(rng.integers(1, gap + 1, size=n))
+
+
+def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
+    targets = np.array([[round(TABLE2[y][b] * scale) for b in range(8)] for y in YEARS])
+    pool = _slot_pool(districts, centres, localities_geo, frame)
+    K, E = _conglomerates_per_band(targets, scale)
+    w, strat_key = _rake_weights(pool, targets, K + E, scale)
+    ci, cb = _draw_slots(pool, w, strat_key, K + E, rng)
+    first_year, n_hh = _households_per_year(cb, E, targets, rng)
+    conglome = _conglomerate_ids(len(ci), rng)
+    c = pool.c
+    pob, hog = c["poblacion_2007"].to_numpy()[ci], c["hogares_2007"].to_numpy()[ci]
     u = rng.random(len(ci))
     cg = pd.DataFrame({
         "conglome": conglome.astype(np.int64),
         "codccpp": c["codccpp"].to_numpy()[ci],
         "ubigeo": c["ubigeo"].to_numpy()[ci],
-        "dominio": dominio[ci].astype(np.int64),
-        "estrato": _estrato(pob[ci], hog[ci], dominio[ci], u),
+        "dominio": pool.dominio[ci].astype(np.int64),
+        "estrato": _estrato(pob, hog, pool.dominio[ci], u),
         "latitud": c["latitud"].to_numpy()[ci],
         "longitud": c["longitud"].to_numpy()[ci],
-        "altitud": alt[ci],
+        "altitud": pool.alt[ci],
         "first_year": first_year.astype(np.int64),
-        "dist_km": dist[ci],
-        "nearest_id": localities_geo["id_localidad"].to_numpy()[near[ci]].astype(np.int64),
+        "dist_km": pool.dist[ci],
+        "nearest_id": localities_geo["id_localidad"].to_numpy()[pool.near[ci]].astype(np.int64),
     })
     for yi, y in enumerate(YEARS):
         cg[f"n_hh_{y}"] = n_hh[:, yi]
@@ -982,10 +1100,11 @@ def build_geography(scale: float, rng: np.random.Generator) -> Geography:
         raise ValueError(f"scale must be > 0, got {scale!r}")
     districts = load_districts()
     design = _department_design()
-    corridors = _choose_corridors(districts, design, rng)
-    centres, di, is_cap, _ = _build_centres(districts, corridors, scale, rng)
-    register, truth, geo_rows, centres = _build_register(
-        districts, corridors, design, centres, di, is_cap, rng)
+    centres, di, is_cap = _build_centres(districts, rng)
+    index = _name_index(centres, di, is_cap, len(districts))
+    corridors = _choose_corridors(districts, design, index, rng)
+    register, truth, geo_rows = _build_register(
+        districts, corridors, design, centres, di, is_cap, index, rng)
     frame = _build_frame(districts, corridors)
     conglomerates, _ = _build_conglomerates(districts, centres, geo_rows, frame, scale, rng)
     geo = Geography(scale=float(scale), districts=districts, centres=centres, register=register,

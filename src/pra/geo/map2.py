@@ -1,45 +1,51 @@
 """Map 2: the matching-DD sample (study Map 2): sample-frame districts (corridor vs adjacent)
 and the baseline (ENAHO 2009) and follow-up (programme survey 2012) households.
 
-Drawn like Map 1 (:mod:`pra.geo.maps`): department outlines are convex hulls of district
-capitals and districts are drawn at their capital (no official boundaries offline; the caption
-says so). Deterministic output (no timestamps), written atomically.
+Drawn like Map 1 (:mod:`pra.geo.maps`) on the real department boundaries; the sample-frame
+districts are filled with their real district polygons (INEI 2007 census limits). A frame
+district the polygon file lacks (created after 2007, or one of the file's 8 districts without a
+geometry) is drawn as a square at its capital and counted in the caption. Deterministic output
+(no timestamps), written atomically.
 """
 from __future__ import annotations
 
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pra.geo.maps import department_hulls, district_capitals  # also selects the Agg backend
+from pra.geo.maps import (BOUNDARY_CREDIT, district_capitals, district_polygons, draw_departments,
+                          draw_polygons, frame_axes)
 from pra.io import save_figure
 
-CAPTION = (
-    "Department outlines are approximations: convex hulls of district capitals (INEI ubigeo list), "
-    "not official boundaries; sample-frame districts are drawn at their capital."
-)
 GROUP_COLOURS = {"corredor": "#31a354", "adyacente": "#3182bd"}
+GROUP_NAMES = {"corredor": "corridor (treated)", "adyacente": "adjacent (control)"}
 
 
-def map2(sample: pd.DataFrame, frame: pd.DataFrame, *, png_path, pdf_path, dpi: int = 150) -> dict:
-    """Draw Map 2 to ``png_path`` and ``pdf_path``; returns counts drawn / not drawable.
+def _frame_districts(frame: pd.DataFrame):
+    """Frame districts split into those with a polygon and those drawn at their capital."""
+    fr = frame[["ubigeo", "grupo"]].copy()
+    fr["ubigeo"] = fr["ubigeo"].astype(str).str.zfill(6)
+    fr = fr.sort_values("ubigeo", kind="stable")
+    polys = district_polygons()
+    has_poly = fr["ubigeo"].isin(polys)
+    cap = district_capitals()[["ubigeo", "latitud", "longitud"]]
+    at_capital = fr[~has_poly].merge(cap, on="ubigeo", how="left")
+    return fr[has_poly], at_capital, polys
+
+
+def map2(sample: pd.DataFrame, frame: pd.DataFrame, *, paths, dpi: int = 150) -> dict:
+    """Draw Map 2 to every path in ``paths``; returns what was drawn and what was not.
 
     ``sample``: the matching sample (period, grupo, latitude, longitude); ``frame``: ubigeo,
-    grupo. Households without coordinates and frame districts missing from the capitals list
-    are counted in the caption, not dropped silently.
+    grupo. Households without coordinates and frame districts without a polygon or capital are
+    counted in the caption, not dropped silently.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Polygon as MplPolygon
-
     for c in ("period", "grupo", "latitude", "longitude"):
         if c not in sample.columns:
             raise KeyError(f"map2: the matching sample lacks column {c!r}")
-    cap = district_capitals()
-    fr = frame[["ubigeo", "grupo"]].copy()
-    fr["ubigeo"] = fr["ubigeo"].astype(str).str.zfill(6)
-    fr = fr.merge(cap[["ubigeo", "latitud", "longitud"]], on="ubigeo", how="left")
-    n_frame_missing = int(fr["latitud"].isna().sum())
-    fr = fr.dropna(subset=["latitud", "longitud"]).sort_values("ubigeo")
+    with_poly, at_capital, polys = _frame_districts(frame)
+    n_frame_missing = int(at_capital["latitud"].isna().sum())
+    at_capital = at_capital.dropna(subset=["latitud", "longitud"])
 
     hh = sample[["period", "grupo", "latitude", "longitude"]].copy()
     drawable = hh["latitude"].notna() & hh["longitude"].notna()
@@ -49,42 +55,46 @@ def map2(sample: pd.DataFrame, frame: pd.DataFrame, *, png_path, pdf_path, dpi: 
            .rename("n").reset_index())
 
     fig, ax = plt.subplots(figsize=(7.5, 9.5))
-    for hull in department_hulls().values():
-        if hull.geom_type == "Polygon":
-            ax.add_patch(MplPolygon(np.asarray(hull.exterior.coords), closed=True,
-                                    facecolor="0.96", edgecolor="0.55", linewidth=0.6, zorder=1))
-    names = {"corredor": "corridor (treated)", "adyacente": "adjacent (control)"}
+    departments = draw_departments(ax)
     for grp in ("adyacente", "corredor"):
-        f = fr[fr["grupo"] == grp]
+        codes = with_poly.loc[with_poly["grupo"] == grp, "ubigeo"]
+        draw_polygons(ax, {u: polys[u] for u in codes}, facecolor=GROUP_COLOURS[grp], alpha=0.3,
+                      edgecolor=GROUP_COLOURS[grp], linewidth=0.3, zorder=2)
+        f = at_capital[at_capital["grupo"] == grp]
         ax.scatter(f["longitud"], f["latitud"], s=22, marker="s", facecolors="none",
-                   edgecolors=GROUP_COLOURS[grp], linewidths=0.6, alpha=0.5, zorder=2,
-                   label=f"frame districts, {names[grp]} ({len(f):,})")
+                   edgecolors=GROUP_COLOURS[grp], linewidths=0.6, zorder=2)
+        n = len(codes) + len(f)
+        ax.fill([], [], color=GROUP_COLOURS[grp], alpha=0.3,
+                label=f"frame districts, {GROUP_NAMES[grp]} ({n:,})")
     periods = sorted(pts["period"].unique())
     markers = ["o", "x"]
     for k, period in enumerate(periods):
         src = "ENAHO" if k == 0 else "programme survey"
         for grp in ("adyacente", "corredor"):
             p = pts[(pts["period"] == period) & (pts["grupo"] == grp)]
+            label = f"{src} {int(period)}, {GROUP_NAMES[grp]} ({int(p['n'].sum()):,} households)"
             ax.scatter(p["longitude"], p["latitude"], s=7 if k == 0 else 9, marker=markers[k % 2],
                        c=GROUP_COLOURS[grp], linewidths=0 if k == 0 else 0.6, alpha=0.85,
-                       zorder=4 + k, label=f"{src} {int(period)}, {names[grp]} ({int(p['n'].sum()):,} households)")
-    ax.set_xlim(-81.6, -68.4)
-    ax.set_ylim(-18.6, 0.2)
-    ax.set_aspect(1 / np.cos(np.radians(9.2)))
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.set_title("Map 2. Identification of the matching-DD sample")
+                       zorder=4 + k, label=label)
+    frame_axes(ax, "Map 2. Identification of the matching-DD sample")
     ax.legend(loc="lower left", fontsize=6.5, frameon=True)
-    caption = CAPTION
+    caption = "Sample-frame districts filled with their 2007 census limits."
+    if len(at_capital):
+        caption += (f" {len(at_capital):,} frame districts without a polygon in the boundary file"
+                    " are drawn as squares at their capital.")
     if n_missing:
         caption += f" {n_missing:,} households without coordinates are not drawn."
     if n_frame_missing:
-        caption += f" {n_frame_missing:,} frame districts not in the capitals list are not drawn."
+        caption += f" {n_frame_missing:,} frame districts in neither list are not drawn."
+    caption += " " + BOUNDARY_CREDIT
     fig.text(0.01, 0.01, caption, fontsize=6.5, wrap=True, va="bottom")
     fig.subplots_adjust(bottom=0.1)
-    save_figure(fig, [png_path, pdf_path], dpi=dpi)
-    return {"households_drawn": int(drawable.sum()), "households_without_coordinates": n_missing,
-            "frame_districts_not_drawn": n_frame_missing}
+    save_figure(fig, paths, dpi=dpi)
+    return {"departments": departments, "caption": caption,
+            "frame_districts_filled": int(len(with_poly)),
+            "frame_districts_at_capital": int(len(at_capital)),
+            "frame_districts_not_drawn": n_frame_missing,
+            "households_drawn": int(drawable.sum()), "households_without_coordinates": n_missing}
 
 
 __all__ = ["map2"]

@@ -1,12 +1,17 @@
-"""Map 1: ENAHO households, PRA-II localities and the sample space (study Map 1 / Figure 4).
+"""Map 1: ENAHO households, PRA-II localities and the sample space (study Map 1 / Figure 4), and
+the real boundaries both maps draw.
 
-Real department boundaries are not available offline; departments are drawn as the convex hull of
-their district capitals (package data ``pra/data/ubigeo_inei_2025.csv``), which the caption says.
-Output is deterministic: no timestamps in the PDF, no software tag in the PNG.
+Boundaries are INEI's 2007 census limits as redistributed by MINAM, from the package data
+``pra/data/peru_departamental_simple.geojson`` / ``peru_distrital_simple.geojson``
+(GitHub juaneladio/peru-geojson, MPL-2.0, shipped unmodified; ``pra/data/README.md``); every
+map's caption credits them (:data:`BOUNDARY_CREDIT`). Output is deterministic: no timestamps in
+the PDF, no software tag in the PNG.
 """
 from __future__ import annotations
 
+import functools
 import io
+import json
 from importlib import resources
 
 import matplotlib
@@ -15,35 +20,99 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import PathPatch  # noqa: E402
 from matplotlib.patches import Polygon as MplPolygon  # noqa: E402
-from shapely import MultiPoint, Point, unary_union  # noqa: E402
-from shapely.geometry import MultiPolygon  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
+from shapely import Point, unary_union  # noqa: E402
+from shapely.geometry import MultiPolygon, shape  # noqa: E402
 
 from pra.io import save_figure  # noqa: E402
 
 KM_LAT = 110.95  # km per degree of latitude at Peru's latitudes (planar drawing only)
 KM_LON_EQ = 111.32
+DEPARTMENTS_FILE = "peru_departamental_simple.geojson"
+DISTRICTS_FILE = "peru_distrital_simple.geojson"
+BOUNDARY_CREDIT = ("Boundaries: INEI, 2007 census limits (as redistributed by MINAM), simplified; "
+                   "github.com/juaneladio/peru-geojson, MPL-2.0.")
 CAPTION = (
-    "Department outlines are approximations: convex hulls of district capitals (INEI ubigeo list), "
-    "not official boundaries. Sample space: {space:g} km around geo-referenced PRA-II localities; "
-    "treated: within {radius:g} km."
+    "Sample space: {space:g} km around geo-referenced PRA-II localities; treated: within "
+    "{radius:g} km. " + BOUNDARY_CREDIT
 )
+# Peru's extent (degrees) as both maps show it
+XLIM, YLIM = (-81.6, -68.4), (-18.6, 0.2)
+
+
+def _read_data_text(name: str) -> str:
+    return resources.files("pra.data").joinpath(name).read_text(encoding="utf-8-sig")
 
 
 def district_capitals() -> pd.DataFrame:
     """District capitals (departamento, ubigeo, latitud, longitud) from the package data."""
-    text = resources.files("pra.data").joinpath("ubigeo_inei_2025.csv").read_text(encoding="utf-8-sig")
+    text = _read_data_text("ubigeo_inei_2025.csv")
     df = pd.read_csv(io.StringIO(text), sep=";", dtype={"ubigeo": str})
     return df[["departamento", "ubigeo", "latitud", "longitud"]].dropna()
 
 
-def department_hulls() -> dict[str, object]:
-    """Convex hull (lon/lat shapely geometry) of the district capitals of each department."""
-    cap = district_capitals()
-    return {
-        dep: MultiPoint(np.column_stack([g["longitud"], g["latitud"]])).convex_hull
-        for dep, g in cap.groupby("departamento", sort=True)
-    }
+def _polygons(name: str, code_field: str, width: int) -> dict[str, object]:
+    """code -> shapely geometry of every feature with a geometry (sorted by code)."""
+    features = json.loads(_read_data_text(name))["features"]
+    out = {}
+    for f in features:
+        code = str(f["properties"][code_field]).zfill(width)
+        if f.get("geometry") is None:
+            continue  # 8 districts of the file have none (pra/data/README.md)
+        if code in out:
+            raise ValueError(f"{name}: duplicated {code_field} {code}")
+        out[code] = shape(f["geometry"])
+    return dict(sorted(out.items()))
+
+
+@functools.lru_cache(maxsize=1)
+def department_polygons() -> dict[str, object]:
+    """The 25 departments: 2-digit code -> shapely (Multi)Polygon in lon/lat."""
+    return _polygons(DEPARTMENTS_FILE, "FIRST_IDDP", 2)
+
+
+@functools.lru_cache(maxsize=1)
+def district_polygons() -> dict[str, object]:
+    """Districts with a geometry (1,826 of the file's 1,834): ubigeo -> shapely geometry."""
+    return _polygons(DISTRICTS_FILE, "IDDIST", 6)
+
+
+def _path(geom) -> MplPath:
+    """One matplotlib path for a (Multi)Polygon, holes included."""
+    verts, codes = [], []
+    parts = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
+    for poly in parts:
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = np.asarray(ring.coords)
+            verts.append(xy)
+            codes.append(np.r_[MplPath.MOVETO, np.full(len(xy) - 2, MplPath.LINETO),
+                               MplPath.CLOSEPOLY])
+    return MplPath(np.concatenate(verts), np.concatenate(codes).astype(np.uint8))
+
+
+def draw_polygons(ax, polygons: dict, **style) -> list[str]:
+    """Draw each geometry (in code order) as one patch; returns the codes drawn."""
+    for geom in polygons.values():
+        ax.add_patch(PathPatch(_path(geom), **style))
+    return list(polygons)
+
+
+def draw_departments(ax) -> list[str]:
+    """The 25 real department outlines; returns their codes ('01'...'25')."""
+    return draw_polygons(ax, department_polygons(), facecolor="0.96", edgecolor="0.55",
+                         linewidth=0.6, zorder=1)
+
+
+def frame_axes(ax, title: str) -> None:
+    """Peru's extent, equal-area-looking aspect, labels and title (shared by both maps)."""
+    ax.set_xlim(*XLIM)
+    ax.set_ylim(*YLIM)
+    ax.set_aspect(1 / np.cos(np.radians(9.2)))
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_title(title)
 
 
 def sample_space_polygon(lat, lon, radius_km: float):
@@ -62,15 +131,16 @@ def map1(
     *,
     sample_space_km: float,
     treatment_radius_km: float,
-    png_path,
-    pdf_path,
+    paths,
     dpi: int = 150,
-) -> None:
-    """Draw Map 1 to ``png_path`` and ``pdf_path``.
+) -> dict:
+    """Draw Map 1 to every path in ``paths`` (format from the suffix); returns what was drawn.
 
     ``households``: one row per point to draw with latitude, longitude, dist_km (households with
-    missing coordinates are not drawable and are counted in the legend); ``localities``: rows with
-    latitude/longitude (unmatched rows ignored)."""
+    missing coordinates are not drawable and are counted in the caption); ``localities``: rows
+    with latitude/longitude (unmatched rows ignored). Returns ``departments`` (codes drawn),
+    ``localities``, ``households_drawn`` / ``households_without_coordinates`` and the
+    ``caption`` drawn."""
     locs = localities
     if "match" in locs.columns:
         locs = locs[locs["match"] != "unmatched"]
@@ -88,16 +158,14 @@ def map1(
              .rename("n").reset_index())
 
     fig, ax = plt.subplots(figsize=(7.5, 9.5))
-    for dep, hull in department_hulls().items():
-        if hull.geom_type == "Polygon":
-            ax.add_patch(MplPolygon(np.asarray(hull.exterior.coords), closed=True,
-                                    facecolor="0.96", edgecolor="0.55", linewidth=0.6, zorder=1))
+    departments = draw_departments(ax)
     for ring in sample_space_polygon(locs["latitude"], locs["longitude"], sample_space_km):
         ax.add_patch(MplPolygon(ring, closed=True, facecolor="#fde0c5", edgecolor="#e6550d",
                                 linewidth=0.5, linestyle="--", alpha=0.6, zorder=2))
     # localities under the household dots, so treated households stay visible
+    n_loc = locs["id_localidad"].nunique()
     ax.scatter(locs["longitude"], locs["latitude"], s=6, marker="^", c="#7f2704", linewidths=0,
-               zorder=3, label=f"PRA-II localities ({locs['id_localidad'].nunique():,})")
+               zorder=3, label=f"PRA-II localities ({n_loc:,})")
     style = {"outside": ("0.5", 3, 4), "control": ("#3182bd", 6, 5), "treated": ("#31a354", 6, 6)}
     for group in ["outside", "control", "treated"]:
         p = pts[pts["group"] == group]
@@ -105,16 +173,13 @@ def map1(
         ax.scatter(p["longitude"], p["latitude"], s=size, c=colour, linewidths=0, zorder=z,
                    label=f"ENAHO household-years, {group} ({int(p['n'].sum()):,})")
     ax.plot([], [], color="#e6550d", linestyle="--", label=f"sample space ({sample_space_km:g} km)")
-    ax.set_xlim(-81.6, -68.4)
-    ax.set_ylim(-18.6, 0.2)
-    ax.set_aspect(1 / np.cos(np.radians(9.2)))
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.set_title("Map 1. Identification of the DD sample")
+    frame_axes(ax, "Map 1. Identification of the DD sample")
     ax.legend(loc="lower left", fontsize=7, frameon=True)
     caption = CAPTION.format(space=sample_space_km, radius=treatment_radius_km)
     if n_missing:
         caption += f" {n_missing:,} household-years without usable coordinates are not drawn."
     fig.text(0.01, 0.01, caption, fontsize=6.5, wrap=True, va="bottom")
     fig.subplots_adjust(bottom=0.1)
-    save_figure(fig, [png_path, pdf_path], dpi=dpi)
+    save_figure(fig, paths, dpi=dpi)
+    return {"departments": departments, "localities": int(n_loc), "caption": caption,
+            "households_drawn": int(drawable.sum()), "households_without_coordinates": n_missing}
