@@ -79,7 +79,7 @@ def test_se_after_documented_correction(panel, statsmodels_fit):
 
 def test_reghdfe_published_numbers():
     """Stata `reghdfe Y X1 X2, absorb(f1 f2) cluster(f1)` on pyfixest's bundled data
-    (estimators.md §1.2): X1 −.9240462 (.0618743), X2 −.1741073 (.0148338), R² .6590, within .3026."""
+    (docs/estimators.md §1.2): X1 −.9240462 (.0618743), X2 −.1741073 (.0148338), R² .6590, within .3026."""
     import pyfixest as pf
 
     data = pf.get_data()  # generated locally from a fixed seed: no network needed
@@ -104,7 +104,7 @@ _CHILD = textwrap.dedent("""
 
 
 def test_clustered_se_identical_across_hash_seeds():
-    """The whitespace `_df_k` bug makes SEs depend on PYTHONHASHSEED parity (estimators.md §1.2):
+    """The whitespace `_df_k` bug makes SEs depend on PYTHONHASHSEED parity (docs/estimators.md §1.2):
     run seeds 1 and 2 (one of each parity) in separate processes and compare the printed reprs."""
     outs = []
     for seed in ("1", "2"):

@@ -28,7 +28,8 @@ from pra.matching import (
 from pra.matching import bootstrap as bs
 from pra.matching.kernel import _period_effects, stata_kdensity_at
 
-CK_PATH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "external" / "cardkrueger1994.dta"
+# Card & Krueger (1994) in the layout of Stata `diff` (origin and licence: tests/data/README.md)
+CK_PATH = Path(__file__).resolve().parent / "data" / "cardkrueger1994.dta"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The difference-in-differences estimator: a thin, explicit layer over ``pyfixest.feols``.
 
-Conventions (see ``../shared/reference/estimators.md`` §1–§4):
+Conventions (``docs/estimators.md`` §1–§4):
 
 * Fixed effects are joined with spaces (``"| locality + year"``). pyfixest 0.60 splits the FE
   part on ``"+"`` without stripping and, when written without spaces, pairs names with columns

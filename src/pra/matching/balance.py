@@ -4,7 +4,7 @@ Tests of equal means follow Stata ``diff ..., test`` / ``pstest``: per period an
 ``reg x treated [aw=w], cluster(centre)``; the control mean is ``_cons`` and the treated mean
 ``_cons + _b[treated]``. Before matching w = 1; after matching w = the psmatch2 ``_weight``
 (1 for on-support treated, sum_i w_ij for controls), as analytic weights
-(``../shared/reference/estimators.md`` §2.2 and §4, pitfall 4). Rows with a missing or zero
+(``docs/estimators.md`` §2.2 and §4, pitfall 4). Rows with a missing or zero
 weight (off-support treated) are left out of the "after" regression, as Stata does.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _wreg(y, d, w, cl):
 
     frame = pd.DataFrame({"y": y, "d": d, "w": w, "cl": cl})
     with warnings.catch_warnings():
-        # pyfixest 0.60 + pandas 3.1 emit DeprecationWarnings from inplace= calls (estimators.md §1.1)
+        # pyfixest 0.60 + pandas 3.1 emit DeprecationWarnings from inplace= calls (docs/estimators.md §1.1)
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         fit = pf.feols("y ~ d", data=frame, weights="w", vcov={"CRV1": "cl"})

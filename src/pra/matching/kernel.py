@@ -11,7 +11,7 @@ Common support (psmatch2): ``"common"`` drops treated with a score below the min
 the maximum control score; ``"trim"`` drops treated where the controls' score density is 0 or
 below its ``trim_pct``-th percentile over the treated (``kdensity`` with Stata's defaults).
 
-Design 2 estimator (``pra2_study.md``; per period, on-support treated only):
+Design 2 estimator (``docs/study.md``, Design 2; per period, on-support treated only):
 ``ATT_DD = mean_i[y_i - sum_j w_ij y_j]_follow-up - mean_i[y_i - sum_j w_ij y_j]_baseline``.
 The score is estimated separately in each period (repeated cross-sections). The DD without
 matching (Table 16 row b) is the plain difference of group means.
