@@ -187,3 +187,25 @@ def test_missing_column_error_names_it(panel):
                                   (float("nan"), ""), (None, "")])
 def test_stars(p, s):
     assert stars(p) == s
+
+
+def test_pyfixest_internals():
+    """Every pyfixest internal the project uses (pra.did.pyfixest_adapter) still exists: after a
+    pyfixest upgrade this names what changed, instead of a wrong number somewhere downstream."""
+    from pra.did import pyfixest_adapter as pfa
+
+    problems = pfa.check_internals()
+    assert not problems, "pyfixest internals changed:\n" + "\n".join(problems)
+    pfa.pyfixest()
+    # pinned pyfixest (0.60) still orders the FE by a set: the patch must be in place
+    assert pfa.FIXEF_ORDER_PATCHED is True
+
+
+def test_missing_pyfixest_attribute_is_named():
+    from pra.did import pyfixest_adapter as pfa
+
+    class Fit:  # a fit of a pyfixest that renamed _r2_within
+        _N, _G, _r2, _collin_vars, _fml, _depvar = 10, [3], 0.5, [], "y ~ x", "y"
+
+    with pytest.raises(pfa.PyfixestInternalsError, match=r"'_r2_within' \(within R²\)"):
+        pfa.fit_stats(Fit(), clustered=True)
