@@ -105,14 +105,17 @@ _CHILD = textwrap.dedent("""
 
 def test_clustered_se_identical_across_hash_seeds():
     """The whitespace `_df_k` bug makes SEs depend on PYTHONHASHSEED parity (docs/estimators.md §1.2):
-    run seeds 1 and 2 (one of each parity) in separate processes and compare the printed reprs."""
+    run seeds 1 and 2 (one of each parity) in separate processes, side by side, and compare the
+    printed reprs."""
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD], text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"})
+             for seed in ("1", "2")]
     outs = []
-    for seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"}
-        proc = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                              text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        outs.append(proc.stdout.strip().splitlines()[-1])
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr[-2000:]
+        outs.append(stdout.strip().splitlines()[-1])
     assert outs[0] == outs[1]
     assert outs[0].split()[1].startswith("0.06187425")  # = Stata, not the buggy 0.0609650
 
