@@ -1,6 +1,6 @@
 """Benchmark: the 200-replication cluster bootstrap of the matching DD, four outcomes, at study size.
 
-Synthetic data shaped like Design 2 (pra2_study.md, Table 3): baseline 1,124 households (690
+Synthetic data shaped like Design 2 (docs/study.md, Table 3): baseline 1,124 households (690
 treated, 434 control), follow-up 6,375 (2,356 treated, 4,019 control), ~400 populated centres,
 15 covariates. Target (issue 6): under 10 s on 2 cores. Run: python benchmarks/bench_matching.py
 

@@ -98,7 +98,7 @@ def floor(scale: float, out: Path) -> float:
                         bandwidth=m["bandwidth"], common_support=m["common_support"],
                         trim_pct=m["trim_pct"], reps=m["bootstrap_reps"], seed=cfg["seed"],
                         on_separation=m["on_separation"])
-    plot_score_densities(mout.densities, str(out / "figure9"), title="Figure 9")
+    plot_score_densities(mout.densities, [out / "figure9.png", out / "figure9.pdf"], title="Figure 9")
     map2(msample, frame, paths=[out / "map2.png", out / "map2.pdf"])
     tabs = T.build_all(store=store, matching_store=mout.estimates, table1_csv=t1, table2_csv=t2,
                        dd_sample=sample, table3_csv=table3(msample), table5_csv=table5(msample),

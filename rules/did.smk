@@ -35,7 +35,7 @@ rule did_store:
     log:
         "logs/did_store.log",
     script:
-        "../scripts/did_batch.py"
+        "../scripts/did_store.py"
 
 
 rule did_figures:

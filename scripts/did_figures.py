@@ -20,4 +20,6 @@ def main(smk) -> None:
 
 
 if "snakemake" in globals():
-    main(snakemake)  # noqa: F821  (injected by Snakemake)
+    from pra.runlog import run
+
+    run(main, snakemake)  # noqa: F821

@@ -34,7 +34,6 @@ def main(smk) -> None:
 
 
 if "snakemake" in globals():
-    smk = snakemake  # noqa: F821  (injected by Snakemake)
-    if smk.log:
-        sys.stderr = open(smk.log[0], "w", buffering=1)
-    main(smk)
+    from pra.runlog import run
+
+    run(main, snakemake)  # noqa: F821

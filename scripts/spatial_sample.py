@@ -10,21 +10,28 @@ import pandas as pd
 from pra.geo.sample import attach_distances, spatial_sample, table2
 from pra.io import write_csv_atomic, write_parquet_atomic
 
-smk = snakemake  # noqa: F821
-sp = dict(smk.params.spatial)
-hh = pd.read_parquet(smk.input.harmonised)
-dist = pd.read_parquet(smk.input.distances)
-sample, ledger = spatial_sample(
-    hh, dist,
-    sample_space_km=sp["sample_space_km"], treatment_radius_km=sp["treatment_radius_km"],
-    ring_km=sp.get("ring_km"), bands_km=sp["bands_km"], post_start=smk.params.post_start,
-    sample=sp.get("sample", "producers"),
-)
-with_dist = attach_distances(hh, dist)
-t2 = table2(with_dist, sp["bands_km"], sp["sample_space_km"], smk.params.years)
-# The grid varies radius, ring and household sample, so it starts from the whole sample space.
-space = with_dist[with_dist["dist_km"] <= sp["sample_space_km"]].reset_index(drop=True)
-write_parquet_atomic(sample, smk.output.sample)
-write_parquet_atomic(space, smk.output.sample_space)
-write_parquet_atomic(ledger, smk.output.ledger)
-write_csv_atomic(t2, smk.output.table2)
+
+def main(smk) -> None:
+    sp = dict(smk.params.spatial)
+    hh = pd.read_parquet(smk.input.harmonised)
+    dist = pd.read_parquet(smk.input.distances)
+    sample, ledger = spatial_sample(
+        hh, dist,
+        sample_space_km=sp["sample_space_km"], treatment_radius_km=sp["treatment_radius_km"],
+        ring_km=sp.get("ring_km"), bands_km=sp["bands_km"], post_start=smk.params.post_start,
+        sample=sp.get("sample", "producers"),
+    )
+    with_dist = attach_distances(hh, dist)
+    t2 = table2(with_dist, sp["bands_km"], sp["sample_space_km"], smk.params.years)
+    # The grid varies radius, ring and household sample, so it starts from the whole sample space.
+    space = with_dist[with_dist["dist_km"] <= sp["sample_space_km"]].reset_index(drop=True)
+    write_parquet_atomic(sample, smk.output.sample)
+    write_parquet_atomic(space, smk.output.sample_space)
+    write_parquet_atomic(ledger, smk.output.ledger)
+    write_csv_atomic(t2, smk.output.table2)
+
+
+if "snakemake" in globals():
+    from pra.runlog import run
+
+    run(main, snakemake)  # noqa: F821

@@ -1,16 +1,11 @@
 """Write the embedded data (rule synthesize): thin entry point over pra.embedded.synthesize."""
 import logging
-import sys
 from pathlib import Path
 
 from pra.embedded.synthesize import synthesize
 
 
 def main(smk) -> None:
-    log_file = open(smk.log[0], "w", buffering=1)
-    sys.stderr = log_file
-    logging.basicConfig(stream=log_file, level=logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # truth.json sits at the root of the embedded tree
     out_dir = Path(smk.output.get("truth", smk.output[0])).parent
     truth = synthesize(out_dir, scale=float(smk.params.scale), seed=int(smk.params.seed),
@@ -19,6 +14,9 @@ def main(smk) -> None:
                  truth["seed"], truth["scale"])
 
 
-# The guard matters: the writer processes are spawned, and spawn re-imports this file.
-if __name__ == "__main__":
-    main(snakemake)  # noqa: F821  (injected by Snakemake)
+# The __name__ test matters: the writer processes are spawned, and spawn re-runs this file (as
+# __mp_main__, with the snakemake object defined again) in every child.
+if __name__ == "__main__" and "snakemake" in globals():
+    from pra.runlog import run
+
+    run(main, snakemake)  # noqa: F821

@@ -13,7 +13,6 @@ Catalogue (CATALOGUE below lists the test of every case; ``test_catalogue_size``
 """
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -22,17 +21,16 @@ import pandas as pd
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-import fixtures_ingest as F  # noqa: E402
-from workflow import ROOT, TEST_CONFIG, snakemake  # noqa: E402
+import fixtures_ingest as F
+from workflow import ROOT, TEST_CONFIG, snakemake
 
-import pra.config as pc  # noqa: E402
-from pra import ledger as L  # noqa: E402
-from pra.geo.distance import nearest_locality  # noqa: E402
-from pra.geo.georef import georeference  # noqa: E402
-from pra.geo.sample import spatial_sample  # noqa: E402
-from pra.ingest.harmonise import harmonise_year  # noqa: E402
-from pra.ingest.readers import IngestError  # noqa: E402
+import pra.config as pc
+from pra import ledger as L
+from pra.geo.distance import nearest_locality
+from pra.geo.georef import georeference
+from pra.geo.sample import spatial_sample
+from pra.ingest.harmonise import harmonise_year
+from pra.ingest.readers import IngestError
 
 KEYS = ["conglome", "vivienda", "hogar"]
 # canonical keys of the fixture households (fixtures_ingest.H1, H2, H5 are kept)
@@ -345,6 +343,7 @@ def test_config_errors_not_in_test_config(override, key):
     assert key in str(err.value)
 
 
+@pytest.mark.workflow
 def test_bad_config_stops_workflow_before_any_output(tmp_path):
     # pipeline level: a radius larger than the sample space stops the dry run, names the key,
     # and creates neither inputs nor results
@@ -438,6 +437,7 @@ def test_empty_subgroup():
 # =============================================================================================
 # 8. pipeline level: a broken year fails alone, named, with no partial output
 # =============================================================================================
+@pytest.mark.workflow
 def test_missing_module_file_in_workflow(tmp_path):
     data = tmp_path / "data"
     for y in range(2007, 2013):  # the workflow lists every configured year's folder when parsed

@@ -22,13 +22,14 @@ import pandas as pd
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from workflow import ROOT, TEST_CONFIG  # noqa: E402
+from workflow import ROOT, TEST_CONFIG
 
-from pra import ledger as L  # noqa: E402
-from pra.embedded import layout  # noqa: E402
-from pra.ingest import schemas as S  # noqa: E402
-from pra.ingest.readers import find_module, read_module  # noqa: E402
+from pra import ledger as L
+from pra.embedded import layout
+from pra.ingest import schemas as S
+from pra.ingest.readers import find_module, read_module
+
+pytestmark = pytest.mark.workflow  # every test here reads the two Snakemake runs
 
 HASHED = ("results", "resources/embedded")
 TARGETS = [  # the targets that exist now; estimates join through the default target when wired

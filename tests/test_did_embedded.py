@@ -11,6 +11,8 @@ import json
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.workflow  # reads the session's pipeline run
+
 
 @pytest.fixture(scope="module")
 def store(pipeline_run):

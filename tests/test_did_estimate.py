@@ -79,7 +79,7 @@ def test_se_after_documented_correction(panel, statsmodels_fit):
 
 def test_reghdfe_published_numbers():
     """Stata `reghdfe Y X1 X2, absorb(f1 f2) cluster(f1)` on pyfixest's bundled data
-    (estimators.md §1.2): X1 −.9240462 (.0618743), X2 −.1741073 (.0148338), R² .6590, within .3026."""
+    (docs/estimators.md §1.2): X1 −.9240462 (.0618743), X2 −.1741073 (.0148338), R² .6590, within .3026."""
     import pyfixest as pf
 
     data = pf.get_data()  # generated locally from a fixed seed: no network needed
@@ -104,15 +104,18 @@ _CHILD = textwrap.dedent("""
 
 
 def test_clustered_se_identical_across_hash_seeds():
-    """The whitespace `_df_k` bug makes SEs depend on PYTHONHASHSEED parity (estimators.md §1.2):
-    run seeds 1 and 2 (one of each parity) in separate processes and compare the printed reprs."""
+    """The whitespace `_df_k` bug makes SEs depend on PYTHONHASHSEED parity (docs/estimators.md §1.2):
+    run seeds 1 and 2 (one of each parity) in separate processes, side by side, and compare the
+    printed reprs."""
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD], text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"})
+             for seed in ("1", "2")]
     outs = []
-    for seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"}
-        proc = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                              text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        outs.append(proc.stdout.strip().splitlines()[-1])
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr[-2000:]
+        outs.append(stdout.strip().splitlines()[-1])
     assert outs[0] == outs[1]
     assert outs[0].split()[1].startswith("0.06187425")  # = Stata, not the buggy 0.0609650
 
@@ -187,3 +190,25 @@ def test_missing_column_error_names_it(panel):
                                   (float("nan"), ""), (None, "")])
 def test_stars(p, s):
     assert stars(p) == s
+
+
+def test_pyfixest_internals():
+    """Every pyfixest internal the project uses (pra.did.pyfixest_adapter) still exists: after a
+    pyfixest upgrade this names what changed, instead of a wrong number somewhere downstream."""
+    from pra.did import pyfixest_adapter as pfa
+
+    problems = pfa.check_internals()
+    assert not problems, "pyfixest internals changed:\n" + "\n".join(problems)
+    pfa.pyfixest()
+    # pinned pyfixest (0.60) still orders the FE by a set: the patch must be in place
+    assert pfa.FIXEF_ORDER_PATCHED is True
+
+
+def test_missing_pyfixest_attribute_is_named():
+    from pra.did import pyfixest_adapter as pfa
+
+    class Fit:  # a fit of a pyfixest that renamed _r2_within
+        _N, _G, _r2, _collin_vars, _fml, _depvar = 10, [3], 0.5, [], "y ~ x", "y"
+
+    with pytest.raises(pfa.PyfixestInternalsError, match=r"'_r2_within' \(within R²\)"):
+        pfa.fit_stats(Fit(), clustered=True)

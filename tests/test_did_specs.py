@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,7 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pra.did import build_specs, chunk_specs, prepare_sample, run_batch, spec_records, synthetic_sample
+from helpers import synthetic_sample
+from pra.did import build_specs, chunk_specs, prepare_sample, run_batch, spec_records
 from pra.did.batch import STORE_COLUMNS, order_store
 from pra.did.specs import SPEC_FIELDS
 
@@ -291,22 +291,6 @@ def test_figures_are_byte_deterministic(store, tmp_path):
     assert b"Software" not in png and png.startswith(b"\x89PNG")
 
 
-class _Named(list):
-    """A stand-in for snakemake's Namedlist: a list with named attributes and keys()."""
-
-    def __init__(self, items=(), **named):
-        super().__init__(items or named.values())
-        self._names = list(named)
-        for k, v in named.items():
-            setattr(self, k, v)
-
-    def keys(self):
-        return self._names
-
-    def get(self, k, default=None):
-        return getattr(self, k, default)
-
-
 def _nulls(df: pd.DataFrame) -> pd.DataFrame:
     """None and NaN as the same missing value in text columns (Parquet round trip)."""
     out = df.reset_index(drop=True).copy()
@@ -316,29 +300,19 @@ def _nulls(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_did_batch_script_batch_and_merge(planted, specs, tmp_path):
+def test_did_batch_and_store_scripts(planted, specs, tmp_path, make_snakemake, load_script):
     sample = tmp_path / "sample.parquet"
     planted.to_parquet(sample, index=False)
-    mod = _load_script("did_batch")
     base = specs[specs["family"] == "base"]
     batches = chunk_specs(base, 5)
     outs = []
     for i, b in enumerate(batches):
         out = tmp_path / f"batch_{i}.parquet"
-        smk = type("S", (), {"input": _Named(sample=str(sample)), "params": _Named(specs=b),
-                             "output": _Named([str(out)])})
-        mod.main(smk)
+        load_script("did_batch").main(make_snakemake(input={"sample": sample}, output=[out],
+                                                     params={"specs": b, "cluster": "locality"}))
         outs.append(str(out))
     store_path = tmp_path / "estimates.parquet"
-    smk = type("S", (), {"input": _Named(batches=outs), "params": _Named(), "output": _Named([str(store_path)])})
-    mod.main(smk)
+    load_script("did_store").main(make_snakemake(input={"batches": outs}, output=[store_path]))
     merged = pd.read_parquet(store_path)
     assert set(merged["spec_id"]) == set(base["spec_id"])
     direct = order_store(run_batch(planted, base))
@@ -346,11 +320,9 @@ def test_did_batch_script_batch_and_merge(planted, specs, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
 
 
-def test_did_figures_script(store, tmp_path):
+def test_did_figures_script(store, tmp_path, make_snakemake, load_script):
     path = tmp_path / "estimates.parquet"
     store.to_parquet(path, index=False)
     outs = {f"fig{n}_{ext}": str(tmp_path / f"fig{n}.{ext}") for n in (6, 7, 8) for ext in ("png", "pdf")}
-    smk = type("S", (), {"input": _Named(estimates=str(path)), "params": _Named(),
-                         "output": _Named(**outs)})
-    _load_script("did_figures").main(smk)
+    load_script("did_figures").main(make_snakemake(input={"estimates": path}, output=outs))
     assert all(Path(p).stat().st_size > 1000 for p in outs.values())

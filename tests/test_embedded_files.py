@@ -570,8 +570,6 @@ def test_truth_json_complete(tree):
 
 
 _CHILD = """
-import sys
-sys.path.insert(0, {here!r})
 import test_embedded_files as t
 from pra.embedded import synthesize as s
 geo_b, hh_b = (t.fake_geography, t.fake_households) if {kind!r} == "standin" else t._real_builders()
@@ -580,8 +578,10 @@ s.synthesize({out!r}, scale=0.1, seed={seed}, build_geography=geo_b, build_house
 
 
 def _synth_in_child(kind, out, seed, hashseed):
-    env = dict(os.environ, PYTHONHASHSEED=str(hashseed))
-    code = _CHILD.format(here=str(HERE), kind=kind, out=str(out), seed=seed)
+    # the child imports this module from tests/ (PYTHONPATH, not a sys.path edit)
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, PYTHONHASHSEED=str(hashseed), PYTHONPATH=path)
+    code = _CHILD.format(kind=kind, out=str(out), seed=seed)
     res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]

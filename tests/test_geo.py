@@ -7,12 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pra.geo.distance import (
-    gaussian_radius_km,
-    haversine_km,
-    nearest_haversine_numpy,
-    nearest_locality,
-)
+from helpers import nearest_haversine_numpy
+from pra.geo.distance import gaussian_radius_km, haversine_km, nearest_locality
 from pra.geo.georef import georeference, table1
 from pra.geo.sample import assign_band, attach_distances, spatial_sample, table2
 from pra.ledger import check_balance
@@ -364,12 +360,8 @@ def test_map2_fills_frame_districts_and_draws_the_25_departments(tmp_path):
 
 # ----------------------------------------------------------------------------- embedded data
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
-    from pra.embedded.synthesize import synthesize
-
-    out = tmp_path_factory.mktemp("embedded") / "tree"
-    synthesize(out, scale=0.1, seed=20140601)
-    return out
+def embedded(embedded_tree):
+    return embedded_tree  # scale 0.1, seed 20140601 (conftest.py)
 
 
 def test_embedded_table1_recovers_truth(embedded):

@@ -1,16 +1,14 @@
 """Readers: file discovery, every format (Stata 7/14+, SPSS, CSV), year column, id keys."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import fixtures_ingest as F  # noqa: E402
+import fixtures_ingest as F
 
-from pra.ingest.readers import (  # noqa: E402
+from pra.ingest.readers import (
     IngestError,
     find_module,
     find_year_column,

@@ -20,8 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_determinism import TARGETS, _cmd, tree_hashes  # noqa: E402
+from test_determinism import TARGETS, _cmd, tree_hashes
 
 # Four years instead of six keep the two runs short; the kill/rerun logic does not depend on them
 # (2009 stays: the matching baseline; no placebo start fits a one-year pre-period).
@@ -113,21 +112,25 @@ def interrupted(tmp_path_factory):
             "steps": steps, "targets": targets}
 
 
+@pytest.mark.workflow
 def test_the_run_was_killed_mid_way(interrupted):
     assert interrupted["killed"], "the workflow finished before the kill: nothing was tested"
     assert len(interrupted["after_kill"]["done"]) < len(interrupted["targets"])
 
 
+@pytest.mark.workflow
 def test_nothing_truncated_after_the_kill(interrupted):
     # atomic writers: whatever exists right after SIGKILL is whole
     assert interrupted["after_kill"]["unreadable"] == []
 
 
+@pytest.mark.workflow
 def test_rerun_needs_only_documented_steps(interrupted):
     # every step beyond "run the same command again" was named in snakemake's refusal message
     assert set(interrupted["steps"]) <= set(REMEDIES)
 
 
+@pytest.mark.workflow
 def test_no_partial_or_temporary_file_survives(interrupted):
     work = interrupted["work"]
     assert _unreadable_parquet(work) == []
@@ -136,6 +139,7 @@ def test_no_partial_or_temporary_file_survives(interrupted):
     assert not any((work / ".snakemake" / "incomplete").glob("*"))
 
 
+@pytest.mark.workflow
 def test_rerun_equals_uninterrupted_run(interrupted):
     ha, hb = tree_hashes(interrupted["ref"]), tree_hashes(interrupted["work"])
     assert sorted(ha) == sorted(hb), set(ha) ^ set(hb)

@@ -28,7 +28,8 @@ from pra.matching import (
 from pra.matching import bootstrap as bs
 from pra.matching.kernel import _period_effects, stata_kdensity_at
 
-CK_PATH = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "external" / "cardkrueger1994.dta"
+# Card & Krueger (1994) in the layout of Stata `diff` (origin and licence: tests/data/README.md)
+CK_PATH = Path(__file__).resolve().parent / "data" / "cardkrueger1994.dta"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,11 +195,12 @@ def test_card_krueger_no_covariates_is_plain_dd(ck):
     m = data.groupby(["treated", "t"])["fte"].mean()
     plain = (m[1, 1] - m[0, 1]) - (m[1, 0] - m[0, 0])
     ols = smf.ols("fte ~ treated + t + treated:t", data=data).fit()
-    assert res.att == pytest.approx(plain, abs=1e-9)
-    assert res.att == pytest.approx(ols.params["treated:t"], abs=1e-9)
-    assert res.dd == pytest.approx(res.att, abs=1e-12)
+    att = res.att["fte"]
+    assert att == pytest.approx(plain, abs=1e-9)
+    assert att == pytest.approx(ols.params["treated:t"], abs=1e-9)
+    assert res.dd["fte"] == pytest.approx(att, abs=1e-12)
     # Statalist 1349403: Diff-in-Diff 2.914 (S. Err. 1.611 from the OLS); same sample of 801
-    assert round(res.att, 3) == 2.914
+    assert round(att, 3) == 2.914
     assert int(ols.nobs) == 801 and round(ols.bse["treated:t"], 3) == 1.611
     # bootstrap identical for both estimators here: every replicate also has equal weights
     np.testing.assert_allclose(res.boot["matching"].to_numpy(), res.boot["unmatched"].to_numpy(), atol=1e-9)
@@ -249,9 +251,9 @@ def test_bootstrap_determinism():
     a = kernel_did(df, "y", "d", "post", ["x1", "x2"], "centre", reps=25, seed=7)
     b = kernel_did(df, "y", "d", "post", ["x1", "x2"], "centre", reps=25, seed=7)
     c = kernel_did(df, "y", "d", "post", ["x1", "x2"], "centre", reps=25, seed=8)
-    assert a.se == b.se and a.att == b.att
+    assert a.se["y"] == b.se["y"] and a.att["y"] == b.att["y"]
     pd.testing.assert_frame_equal(a.boot, b.boot)
-    assert a.se != c.se and a.att == c.att
+    assert a.se["y"] != c.se["y"] and a.att["y"] == c.att["y"]
 
 
 def test_cluster_draws_within_period_with_fresh_ids():
@@ -422,7 +424,7 @@ def test_epanechnikov_and_common_support_run(planted):
     df, _ = planted
     res = kernel_did(df, "y", "d", "post", ["x1", "x2"], "centre", kernel="epanechnikov",
                      bandwidth=0.06, reps=20, seed=1, common_support="common")
-    assert np.isfinite(res.se) and res.ci_low <= 0.3 <= res.ci_high
+    assert np.isfinite(res.se["y"]) and res.ci_low["y"] <= 0.3 <= res.ci_high["y"]
     c = res.counts.set_index("period")
     assert (c["n_on_support"] + c["n_off_support"] == c["n_treated"]).all()
     # psmatch2 trim(10): about 10% of the treated per period leave the support
@@ -430,7 +432,7 @@ def test_epanechnikov_and_common_support_run(planted):
                     common_support="trim", trim_pct=10)
     c = tr.counts.set_index("period")
     share_off = c["n_off_support"] / c["n_treated"]
-    assert share_off.between(0.09, 0.11).all() and np.isfinite(tr.se)
+    assert share_off.between(0.09, 0.11).all() and np.isfinite(tr.se["y"])
     assert tr.support[df.index[df.d == 1]].sum() == c["n_on_support"].sum()
 
 
@@ -457,8 +459,8 @@ def test_balance_table_and_densities(planted, tmp_path):
     assert set(dens["stage"]) == {"before", "after"} and len(dens) == 2 * 2 * 2 * 201
     area = dens.groupby(["period", "group", "stage"])["density"].sum() * (1 / 200)
     assert area.between(0.9, 1.05).all()
-    a = plot_score_densities(dens, str(tmp_path / "fig9a"))
-    b = plot_score_densities(dens, str(tmp_path / "fig9b"))
+    a = plot_score_densities(dens, [tmp_path / "fig9a.png", tmp_path / "fig9a.pdf"])
+    b = plot_score_densities(dens, [tmp_path / "fig9b.png", tmp_path / "fig9b.pdf"])
     for pa, pb in zip(a, b):
         assert Path(pa).read_bytes() == Path(pb).read_bytes()
     assert b"CreationDate" not in Path(a[1]).read_bytes()
@@ -473,7 +475,7 @@ def test_failed_replicates_are_counted_and_warned():
     with pytest.warns(RuntimeWarning, match=r"replications failed"):
         res = kernel_did(df, "y", "d", "post", ["x1", "rare"], "centre", reps=20, seed=0)
     assert 0 < res.reps_failed < 20
-    assert int(res.table["reps_ok"].iloc[0]) == 20 - res.reps_failed and np.isfinite(res.se)
+    assert int(res.table["reps_ok"].iloc[0]) == 20 - res.reps_failed and np.isfinite(res.se["y"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,3 +532,19 @@ def test_control_weights_fast_equal_full_matrix_column_sums(monkeypatch):
     np.testing.assert_allclose(direct, expected, rtol=1e-12, atol=0)
     np.testing.assert_allclose(fast, expected, rtol=1e-10, atol=1e-300)
     assert (expected[:10] < 1e-20).all() and (fast[:10] > 0).all()  # tiny, not truncated to 0
+
+
+def test_result_fields_have_one_type_whatever_the_number_of_outcomes():
+    df = _synthetic(seed=3, n=(150, 200), n_centres=40)
+    one = kernel_did(df, "y", "d", "post", ["x1"], "centre", reps=8, seed=4)
+    two = kernel_did(df, ["y", "y2"], "d", "post", ["x1"], "centre", reps=8, seed=4)
+    for name in ("att", "se", "pvalue", "ci_low", "ci_high", "dd", "dd_se"):
+        a, b = getattr(one, name), getattr(two, name)
+        assert isinstance(a, pd.Series) and isinstance(b, pd.Series), name
+        assert list(a.index) == ["y"] and list(b.index) == ["y", "y2"], name
+        # the bootstrap draws are shared by the outcomes: y's numbers do not depend on y2 (up to
+        # the rounding of matrix products with one or two outcome columns)
+        assert a["y"] == pytest.approx(b["y"], rel=1e-12, abs=1e-15), name
+    for name in ("n_treated", "n_control", "n_on_support"):
+        assert type(getattr(one, name)) is dict and getattr(one, name) == getattr(two, name)
+    assert one.outcomes == ["y"] and two.outcomes == ["y", "y2"]

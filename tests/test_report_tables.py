@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from pra.did import stars
 from pra.report import TABLE_FORMATS, TABLE_NAMES
 from pra.report import tables as T
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 COEF_RE = re.compile(r"^-?\d[\d,]*\.\d+(\*{0,3})$")
 SE_RE = re.compile(r"^\(\d+\.\d+\)$")
@@ -266,6 +264,7 @@ def built(run_dir):
     return T.build_all(**_inputs(run_dir))
 
 
+@pytest.mark.workflow
 def test_every_table_in_every_format(run_dir, built):
     out = run_dir / "results" / "tables"
     assert [t.name for t in built] == TABLE_NAMES
@@ -279,6 +278,7 @@ def test_every_table_in_every_format(run_dir, built):
     _check_excel(out / "tables.xlsx", built)
 
 
+@pytest.mark.workflow
 def test_coefficients_and_stars_match_the_store(run_dir):
     """Table 6 cells re-derived from the estimates store, read back from the CSV output."""
     store = pd.read_parquet(run_dir / "results/estimates/estimates.parquet")
@@ -307,6 +307,7 @@ def _num(cell: str) -> float:
     return float(cell.rstrip("*").strip("()"))
 
 
+@pytest.mark.workflow
 def test_executive_summary_shows_planted_effects(run_dir):
     """Embedded data: ln expenditure up, monetary poverty down in both designs; every estimate
     within 3 standard errors of the planted effect (truth.json)."""
@@ -335,6 +336,7 @@ def test_executive_summary_shows_planted_effects(run_dir):
 TEX_ENGINES = ["pdflatex", "lualatex", "tectonic"]
 
 
+@pytest.mark.workflow
 def test_latex_compiles(run_dir, tmp_path):
     engine = next((e for e in TEX_ENGINES if shutil.which(e)), None)
     if engine is None:
@@ -356,6 +358,7 @@ def test_latex_compiles(run_dir, tmp_path):
     assert all(w <= 20 for w in wide), f"tables wider than the page by {wide} pt (see {tmp_path / 'tables.log'})"
 
 
+@pytest.mark.workflow
 def test_speccurve_outputs(run_dir):
     from pra.report.speccurve import curve_data
 
@@ -372,6 +375,7 @@ def test_speccurve_outputs(run_dir):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and (run_dir / f"results/figures/speccurve_{y}.pdf").stat().st_size > 0
 
 
+@pytest.mark.workflow
 def test_results_index(run_dir):
     text = (run_dir / "results" / "README.md").read_text()
     import hashlib

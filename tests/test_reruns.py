@@ -15,7 +15,6 @@ to date; the next step's exact job set would show any leftover job.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -25,10 +24,9 @@ import yaml
 
 from pra.embedded.synthesize import write_sav
 
-sys.path.insert(0, str(Path(__file__).parent))
-from workflow import ROOT, TEST_CONFIG, snakemake  # noqa: E402
+from workflow import ROOT, TEST_CONFIG, snakemake
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.workflow
 
 LOCAL_PROFILE = str(ROOT / "profiles" / "local")
 TARGETS = [

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 import pra.config as pc
 
-sys.path.insert(0, str(Path(__file__).parent))
-from workflow import ROOT, snakemake  # noqa: E402
+from workflow import ROOT, snakemake
 
 WORKFLOW_FILES = [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]
 # A Snakemake directive line: indentation, name, colon (``shell:``, ``script:``, ...).
@@ -124,6 +121,7 @@ def test_embedded_dir_checked_through_validate():
         pc.validate(raw)
 
 
+@pytest.mark.workflow
 def test_workflow_rejects_bad_path_before_any_job(tmp_path):
     """The Snakefile runs the same check: a dry run fails naming the key and creates nothing."""
     cfg = tmp_path / "bad.yaml"

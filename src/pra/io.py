@@ -1,12 +1,20 @@
-"""Atomic writers: an output either appears whole or not at all (no truncated files after a kill)."""
+"""Atomic writers: an output either appears whole or not at all (no truncated files after a kill).
+
+One home for every output format: Parquet, CSV, text, JSON (:func:`write_json_atomic`, with
+:func:`jsonable` for numpy/pandas values) and figures (:func:`save_figure`, one call per figure
+with the list of ``paths`` to write, e.g. ``[png, pdf]``).
+"""
 from __future__ import annotations
 
 import glob
+import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -70,3 +78,36 @@ def save_figure(fig, paths, *, dpi: int = 150, bbox_inches=None) -> None:
 def write_text_atomic(text: str, path) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
+
+
+def jsonable(x):
+    """numpy / pandas scalars and containers as plain JSON types: dict keys as text, sets sorted,
+    arrays, Series and Index as lists, a DataFrame as a list of records, NaN / NA / None as null.
+    Anything else raises a TypeError naming its type (rather than a half-written file)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return sorted(jsonable(v) for v in x)
+    if isinstance(x, (np.ndarray, pd.Series, pd.Index)):
+        return [jsonable(v) for v in x.tolist()]
+    if isinstance(x, pd.DataFrame):
+        return [jsonable(r) for r in x.to_dict("records")]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if math.isnan(x) else float(x)
+    if x is None or x is pd.NA or x is pd.NaT or isinstance(x, str):
+        return None if x is pd.NA or x is pd.NaT else x
+    raise TypeError(f"jsonable: cannot serialise {type(x).__name__}: {x!r}")
+
+
+def write_json_atomic(obj, path, *, indent: int = 1) -> None:
+    """``obj`` (through :func:`jsonable`) as UTF-8 JSON with sorted keys and a final newline:
+    the same content always gives the same bytes. NaN is written as null, never as ``NaN``."""
+    text = json.dumps(jsonable(obj), indent=indent, sort_keys=True, ensure_ascii=False,
+                      allow_nan=False)
+    write_text_atomic(text + "\n", path)

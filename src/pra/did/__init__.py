@@ -14,7 +14,6 @@ _WHERE = {
     "build_specs": "specs", "chunk_id": "specs", "chunk_specs": "specs", "chunks_by_id": "specs",
     "prepare_sample": "specs", "spec_id": "specs", "spec_records": "specs",
     "STORE_COLUMNS": "batch", "order_store": "batch", "run_batch": "batch",
-    "synthetic_sample": "batch",
 }
 __all__ = list(_WHERE)
 

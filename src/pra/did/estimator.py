@@ -1,6 +1,6 @@
 """The difference-in-differences estimator: a thin, explicit layer over ``pyfixest.feols``.
 
-Conventions (see ``../shared/reference/estimators.md`` §1–§4):
+Conventions (``docs/estimators.md`` §1–§4):
 
 * Fixed effects are joined with spaces (``"| locality + year"``). pyfixest 0.60 splits the FE
   part on ``"+"`` without stripping and, when written without spaces, pairs names with columns
@@ -15,12 +15,9 @@ Conventions (see ``../shared/reference/estimators.md`` §1–§4):
   year FE are). p-values and CIs use t(G−1). statsmodels OLS with dummies and
   ``cov_type="cluster"`` counts every dummy in K (Stata ``areg``); its SE equals ours times
   ``sqrt((N−K_nested)/(N−K_full))``, i.e. pyfixest's ``ssc(k_fixef="full")`` (tested).
-* pyfixest 0.60 builds the FE columns from ``set(fixed_effects.split("+"))`` (in
-  ``pyfixest.estimation.formula.utils._encode_fixed_effects``), so the order in which the
-  alternating projections sweep the FE depends on ``PYTHONHASHSEED``: estimates then differ in the
-  last digits (SE 0.06187425341214476 vs 0.06187425357531258 on pyfixest's ``get_data``). We
-  replace that one function by an order-preserving copy (:func:`_encode_fixed_effects_ordered`),
-  only when the installed source still contains the ``set(...)`` call; a test runs two hash seeds.
+* pyfixest 0.60 orders the FE columns by string hashing, so estimates would differ in the last
+  digits between processes: :mod:`pra.did.pyfixest_adapter` (the one module that touches
+  pyfixest's internals) fixes the order; a test runs two hash seeds.
 * Rows with a missing value in any used column (outcome, regressors, FE, cluster, weights) are
   dropped *before* pyfixest sees them and counted by reason (the first missing column in the
   order outcome, terms/controls, FE, cluster, weights); pyfixest's singleton-FE drops are counted
@@ -30,69 +27,15 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import pyfixest_adapter as pfa
+
 __all__ = ["DidResult", "estimate", "estimate_many", "stars", "formula", "term_columns"]
-
-def _encode_fixed_effects_ordered(fixed_effects: str, data: pd.DataFrame) -> str:
-    """pyfixest 0.60's ``_encode_fixed_effects`` with the FE in formula order instead of set order."""
-    fes = list(dict.fromkeys(re.split(r"\s*\+\s*", fixed_effects)))
-    for fixed_effect in fes:
-        if "^" not in fixed_effect:
-            continue
-        vars_ = fixed_effect.split("^")
-        data[fixed_effect.replace("^", "_")] = (
-            data[vars_[0]].astype(pd.StringDtype())
-            .str.cat(data[vars_[1:]].astype(pd.StringDtype()), sep="^", na_rep=None)
-        )
-    encoded = (f"__fixed_effect__({fe.replace('^', '_')})" for fe in fes)
-    return f"{' + '.join(encoded)} - 1"
-
-
-def _patch_fixef_order() -> bool:
-    """Install the order-preserving encoder if pyfixest still uses a set; True if patched."""
-    import inspect
-
-    try:
-        from pyfixest.estimation.formula import model_matrix as _mm
-        from pyfixest.estimation.formula import utils as _ut
-    except ImportError:  # another pyfixest layout: nothing to patch (the hash-seed test checks)
-        return False
-    orig = getattr(_ut, "_encode_fixed_effects", None)
-    if orig is None or orig is _encode_fixed_effects_ordered:
-        return orig is _encode_fixed_effects_ordered
-    try:
-        src = inspect.getsource(orig)
-    except (OSError, TypeError):
-        return False
-    if "set(re.split" not in src:
-        return False
-    _ut._encode_fixed_effects = _encode_fixed_effects_ordered
-    if getattr(_mm, "_encode_fixed_effects", None) is orig:
-        _mm._encode_fixed_effects = _encode_fixed_effects_ordered
-    return True
-
-
-FIXEF_ORDER_PATCHED: bool | None = None  # set by _pyfixest() on first use
-
-
-def _pyfixest():
-    """pyfixest, imported (and patched) on first use: it costs ~2 s of imports, which the jobs that
-    only read estimates (store, figures, tables, spec curves) should not pay."""
-    global FIXEF_ORDER_PATCHED
-    import pyfixest
-
-    if FIXEF_ORDER_PATCHED is None:
-        FIXEF_ORDER_PATCHED = _patch_fixef_order()
-    return pyfixest
-
-# pandas 3 floods the output with DeprecationWarnings from inside pyfixest 0.60 (estimators.md §1.1)
-_QUIET = [("ignore", DeprecationWarning), ("ignore", FutureWarning)]
 
 
 def stars(p: float | None) -> str:
@@ -202,46 +145,18 @@ def _vcov(cluster: str | None):
     return {"CRV1": cluster} if cluster else "hetero"
 
 
-def _feols(fml: str, frame: pd.DataFrame, cluster: str | None, weights: str | None, ssc: dict | None):
-    """pyfixest.feols with CRV1 (or hetero) errors, optional weights and ssc, quietly; singleton
-    drops are counted by the caller, not warned about."""
-    pf = _pyfixest()
-    kw = {"vcov": _vcov(cluster)}
-    if weights:
-        kw["weights"] = weights
-    if ssc:
-        kw["ssc"] = pf.ssc(**ssc)
-    with warnings.catch_warnings():
-        for a, c in _QUIET:
-            warnings.simplefilter(a, c)
-        warnings.filterwarnings("ignore", message=r".*singleton fixed effect", category=UserWarning)
-        return pf.feols(fml, data=frame, **kw)
-
-
 def _result(fit, terms_cols_first: str | None, dropped: dict[str, int], n_in: int,
             cluster: str | None) -> DidResult:
-    tidy = fit.tidy().reset_index()
-    table = pd.DataFrame({
-        "term": tidy["Coefficient"].astype(str),
-        "coef": tidy["Estimate"].astype(float),
-        "se": tidy["Std. Error"].astype(float),
-        "tstat": tidy["t value"].astype(float),
-        "pvalue": tidy["Pr(>|t|)"].astype(float),
-        "ci_low": tidy["2.5%"].astype(float),
-        "ci_high": tidy["97.5%"].astype(float),
-    })
-    nobs = int(fit._N)
+    table = pfa.tidy(fit)
+    st = pfa.fit_stats(fit, clustered=bool(cluster))
     dropped = dict(dropped)
-    single = n_in - nobs
+    single = n_in - st.nobs
     if single:
         dropped["singleton_fe"] = single
     term = terms_cols_first
     if term is None or term not in set(table["term"]):
         term = table["term"].iloc[0] if len(table) else ""
     row = table.loc[table["term"] == term].iloc[0] if len(table) else None
-    g = getattr(fit, "_G", None)
-    ncl = int(g[0] if isinstance(g, (list, tuple, np.ndarray)) else g) if (cluster and g is not None) else None
-    r2w = getattr(fit, "_r2_within", np.nan)
     return DidResult(
         term=term,
         coef=float(row["coef"]) if row is not None else np.nan,
@@ -249,15 +164,15 @@ def _result(fit, terms_cols_first: str | None, dropped: dict[str, int], n_in: in
         pvalue=float(row["pvalue"]) if row is not None else np.nan,
         ci_low=float(row["ci_low"]) if row is not None else np.nan,
         ci_high=float(row["ci_high"]) if row is not None else np.nan,
-        nobs=nobs,
-        nclusters=ncl,
-        r2=float(fit._r2),
-        r2_within=float(r2w) if r2w is not None else np.nan,
+        nobs=st.nobs,
+        nclusters=st.nclusters,
+        r2=st.r2,
+        r2_within=st.r2_within,
         table=table,
         dropped=dropped,
-        formula=fit._fml,
+        formula=st.formula,
         vcov=f"CRV1:{cluster}" if cluster else "hetero",
-        collinear=list(getattr(fit, "_collin_vars", []) or []),
+        collinear=st.collinear,
     )
 
 
@@ -283,8 +198,8 @@ def estimate(data: pd.DataFrame, outcome: str, treatment: str | Sequence[str],
     _check_clusters(frame, cluster, outcome)
     if frame.empty:
         raise ValueError(f"estimate: no rows left for {outcome!r} after dropping missing values {dropped}")
-    fit = _feols(formula(outcome, terms, fe, controls), frame[used].reset_index(drop=True),
-                 cluster, weights, ssc)
+    fit = pfa.feols(formula(outcome, terms, fe, controls), frame[used].reset_index(drop=True),
+                    vcov=_vcov(cluster), weights=weights, ssc=ssc)
     first = terms[0] if terms and _IDENT.fullmatch(terms[0]) else None
     return _result(fit, first, dropped, len(frame), cluster)
 
@@ -328,14 +243,13 @@ def estimate_many(data: pd.DataFrame, outcomes: Sequence[str], treatment: str | 
     if nested:
         rhs_controls.append("csw0(" + ", ".join(" + ".join(b) for b in nested) + ")")
     fml = formula(outcomes, terms, fe, rhs_controls)
-    multi = _feols(fml, base_frame, cluster, weights, ssc)
-    fits = list(multi.all_fitted_models.values()) if hasattr(multi, "all_fitted_models") else [multi]
+    fits = pfa.models(pfa.feols(fml, base_frame, vcov=_vcov(cluster), weights=weights, ssc=ssc))
     nmod = len(nested) + 1
     out: dict[tuple[str, int], DidResult] = {}
     seen: dict[str, int] = {}
     first = terms[0] if terms and _IDENT.fullmatch(terms[0]) else None
     for fit in fits:
-        y = fit._depvar
+        y = pfa.fit_stats(fit, clustered=bool(cluster)).depvar
         k = seen.get(y, 0)
         seen[y] = k + 1
         # same reason order as estimate(): outcome, terms, controls, FE, cluster, weights

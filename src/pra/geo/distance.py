@@ -253,22 +253,3 @@ def haversine_km(lat1, lon1, lat2, lon2, radius_km=None) -> np.ndarray:
     dl = np.radians(lon2) - np.radians(lon1)
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return 2 * radius_km * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
-def nearest_haversine_numpy(hh_lat, hh_lon, loc_lat, loc_lon, loc_id, chunk: int = 2000):
-    """Brute-force nearest locality by haversine over all pairs (benchmark and test reference).
-
-    Ties broken by the smallest id (localities sorted by id first; argmin takes the first)."""
-    order = np.argsort(np.asarray(loc_id), kind="stable")
-    la, lo, ids = (np.asarray(loc_lat)[order], np.asarray(loc_lon)[order],
-                   np.asarray(loc_id)[order])
-    hh_lat, hh_lon = np.asarray(hh_lat, float), np.asarray(hh_lon, float)
-    dist = np.empty(len(hh_lat))
-    near = np.empty(len(hh_lat), dtype=ids.dtype)
-    for s in range(0, len(hh_lat), chunk):  # chunks bound memory, pairs are vectorised
-        dm = haversine_km(hh_lat[s:s + chunk, None], hh_lon[s:s + chunk, None], la[None], lo[None])
-        j = dm.argmin(axis=1)
-        dist[s:s + chunk] = dm[np.arange(len(j)), j]
-        near[s:s + chunk] = ids[j]
-    return dist, near
-

@@ -4,12 +4,10 @@ Tests of equal means follow Stata ``diff ..., test`` / ``pstest``: per period an
 ``reg x treated [aw=w], cluster(centre)``; the control mean is ``_cons`` and the treated mean
 ``_cons + _b[treated]``. Before matching w = 1; after matching w = the psmatch2 ``_weight``
 (1 for on-support treated, sum_i w_ij for controls), as analytic weights
-(``../shared/reference/estimators.md`` §2.2 and §4, pitfall 4). Rows with a missing or zero
+(``docs/estimators.md`` §2.2 and §4, pitfall 4). Rows with a missing or zero
 weight (off-support treated) are left out of the "after" regression, as Stata does.
 """
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -21,14 +19,10 @@ def _wreg(y, d, w, cl):
     """Weighted (aweight) regression y ~ 1 + d with CRV1 SE by cluster (pyfixest).
 
     Returns (control mean, treated mean, difference, SE, p-value, n, clusters)."""
-    import pyfixest as pf
+    from pra.did import pyfixest_adapter as pfa
 
     frame = pd.DataFrame({"y": y, "d": d, "w": w, "cl": cl})
-    with warnings.catch_warnings():
-        # pyfixest 0.60 + pandas 3.1 emit DeprecationWarnings from inplace= calls (estimators.md §1.1)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        fit = pf.feols("y ~ d", data=frame, weights="w", vcov={"CRV1": "cl"})
+    fit = pfa.feols("y ~ d", frame, weights="w", vcov={"CRV1": "cl"})
     b = fit.coef()
     return (
         float(b["Intercept"]),
@@ -36,7 +30,7 @@ def _wreg(y, d, w, cl):
         float(b["d"]),
         float(fit.se()["d"]),
         float(fit.pvalue()["d"]),
-        int(fit._N),
+        pfa.fit_stats(fit, clustered=True).nobs,
         int(frame["cl"].nunique()),
     )
 
@@ -137,9 +131,9 @@ def score_densities(
     return pd.concat(rows, ignore_index=True)
 
 
-def plot_score_densities(dens: pd.DataFrame, path_stem: str, title: str | None = None) -> list[str]:
-    """Write Figure 9 as ``{path_stem}.png`` and ``.pdf`` (byte-for-byte reproducible: no
-    creation date in the PDF, no Software tag in the PNG). Returns the two paths."""
+def plot_score_densities(dens: pd.DataFrame, paths, title: str | None = None) -> list[str]:
+    """Write Figure 9 to every path in ``paths`` (format from the suffix, e.g. ``[png, pdf]``),
+    atomically and byte-for-byte reproducibly (:func:`pra.io.save_figure`). Returns the paths."""
     from matplotlib.figure import Figure  # no pyplot: no global backend/state to disturb
 
     periods = list(np.sort(dens["period"].unique()))
@@ -158,6 +152,6 @@ def plot_score_densities(dens: pd.DataFrame, path_stem: str, title: str | None =
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    png, pdf = f"{path_stem}.png", f"{path_stem}.pdf"
-    save_figure(fig, [png, pdf])
-    return [png, pdf]
+    paths = [str(p) for p in paths]
+    save_figure(fig, paths)
+    return paths

@@ -1,6 +1,6 @@
 """Cluster bootstrap draws: populated centres resampled with replacement within each period.
 
-Rules (``../shared/reference/estimators.md`` §4, pitfall 3):
+Rules (``docs/estimators.md`` §4, pitfall 3):
 - the 2009 ENAHO and the 2012 programme survey have different centres, so clusters are drawn
   separately within each period (a centre code present in both periods is two clusters);
 - a cluster drawn twice appears twice, each copy with a fresh id (Stata ``idcluster()``);

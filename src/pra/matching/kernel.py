@@ -11,7 +11,7 @@ Common support (psmatch2): ``"common"`` drops treated with a score below the min
 the maximum control score; ``"trim"`` drops treated where the controls' score density is 0 or
 below its ``trim_pct``-th percentile over the treated (``kdensity`` with Stata's defaults).
 
-Design 2 estimator (``pra2_study.md``; per period, on-support treated only):
+Design 2 estimator (``docs/study.md``, Design 2; per period, on-support treated only):
 ``ATT_DD = mean_i[y_i - sum_j w_ij y_j]_follow-up - mean_i[y_i - sum_j w_ij y_j]_baseline``.
 The score is estimated separately in each period (repeated cross-sections). The DD without
 matching (Table 16 row b) is the plain difference of group means.
@@ -270,8 +270,10 @@ def _period_effects(p, d, Y, m, kernel, bandwidth, common_support, trim_pct):
 class MatchingResult:
     """Matching DD (Table 16 row a) and DD without matching (row b) with bootstrap inference.
 
-    ``att``, ``se``, ``pvalue``, ``ci_low``, ``ci_high`` are floats for a single outcome and
-    Series indexed by outcome for a list. ``table`` holds both estimators for every outcome.
+    ``att``, ``se``, ``pvalue``, ``ci_low``, ``ci_high``, ``dd`` and ``dd_se`` are Series indexed
+    by outcome, for one outcome as for several (``res.att["ln_pc_exp"]``); ``n_treated``,
+    ``n_control`` and ``n_on_support`` are dicts by period. ``table`` holds both estimators for
+    every outcome.
     """
 
     outcomes: list[str]
@@ -287,52 +289,52 @@ class MatchingResult:
     periods: tuple  # (baseline, follow-up)
     settings: dict = field(default_factory=dict)
 
-    def _pick(self, col, estimator="matching"):
+    def _pick(self, col, estimator="matching") -> pd.Series:
         s = self.table[self.table["estimator"] == estimator].set_index("outcome")[col]
-        return float(s.iloc[0]) if self.settings.get("single") else s
+        return s.astype(float).rename(col)
 
     @property
-    def att(self):
+    def att(self) -> pd.Series:
         return self._pick("estimate")
 
     @property
-    def se(self):
+    def se(self) -> pd.Series:
         return self._pick("se")
 
     @property
-    def pvalue(self):
+    def pvalue(self) -> pd.Series:
         return self._pick("pvalue")
 
     @property
-    def ci_low(self):
+    def ci_low(self) -> pd.Series:
         return self._pick("ci_low")
 
     @property
-    def ci_high(self):
+    def ci_high(self) -> pd.Series:
         return self._pick("ci_high")
 
     @property
-    def dd(self):
+    def dd(self) -> pd.Series:
         """DD without matching (Table 16 row b)."""
         return self._pick("estimate", "unmatched")
 
     @property
-    def dd_se(self):
+    def dd_se(self) -> pd.Series:
         return self._pick("se", "unmatched")
 
-    def _count(self, col):
+    def _count(self, col) -> dict:
         return dict(zip(self.counts["period"], self.counts[col].astype(int)))
 
     @property
-    def n_treated(self):
+    def n_treated(self) -> dict:
         return self._count("n_treated")
 
     @property
-    def n_control(self):
+    def n_control(self) -> dict:
         return self._count("n_control")
 
     @property
-    def n_on_support(self):
+    def n_on_support(self) -> dict:
         return self._count("n_on_support")
 
     @property
@@ -377,6 +379,111 @@ def _prepare(data, outcomes, treated, period, covariates, cluster, missing):
     return df, d.to_numpy(int), tuple(periods), dropped
 
 
+@dataclass
+class _Point:
+    """The point estimates of :func:`kernel_did` and what the bootstrap and the result reuse."""
+
+    rows: list  # row positions of each period (baseline, follow-up)
+    pscore: dict  # period value -> PscoreResult
+    scores: np.ndarray
+    weights: np.ndarray
+    support: np.ndarray
+    matched: np.ndarray  # periods x outcomes: matched difference
+    raw: np.ndarray  # periods x outcomes: raw difference of means
+    counts: list
+    by_period: list
+
+
+def _point_estimates(df, d, Y, pv, periods, treated, period, covariates, cluster, kernel,
+                     bandwidth, common_support, trim_pct, outcomes) -> _Point:
+    """Per period: the probit score, kernel matching of the treated on support, the matched and
+    raw differences, psmatch2's weights and the period's counts."""
+    n = len(df)
+    pt = _Point(rows=[], pscore={}, scores=np.full(n, np.nan), weights=np.full(n, np.nan),
+                support=np.ones(n, bool), matched=np.zeros((2, len(outcomes))),
+                raw=np.zeros((2, len(outcomes))), counts=[], by_period=[])
+    for k, pval in enumerate(periods):
+        r = np.flatnonzero(pv == pval)
+        pt.rows.append(r)
+        res = fit_probit(df.iloc[r], treated, covariates, label=f"{period}={pval}")
+        pt.pscore[pval] = res
+        p = res.scores.to_numpy()
+        pt.scores[r] = p
+        dk = d[r]
+        pt.matched[k], pt.raw[k], sup, cf, den = _period_effects(
+            p, dk, Y[r], np.ones(len(r)), kernel, bandwidth, common_support, trim_pct)
+        t_rows, c_rows = r[dk == 1], r[dk == 0]
+        pt.support[t_rows] = sup
+        pt.weights[t_rows] = np.where(sup, 1.0, np.nan)
+        pt.weights[c_rows] = control_weights(p[dk == 1][sup], p[dk == 0], den, kernel, bandwidth)
+        pt.counts.append({
+            "period": pval,
+            "n_treated": int(dk.sum()),
+            "n_control": int((dk == 0).sum()),
+            "n_on_support": int(sup.sum()),
+            "n_off_support": int((~sup).sum()),
+            "n_clusters": int(df[cluster].iloc[r].nunique()),
+        })
+        Yt = Y[r][dk == 1]
+        for j, o in enumerate(outcomes):
+            pt.by_period.append({
+                "period": pval,
+                "outcome": o,
+                "treated_mean": Yt[sup, j].mean(),
+                "counterfactual_mean": cf[sup, j].mean(),
+                "matched_diff": pt.matched[k, j],
+                "treated_mean_all": Yt[:, j].mean(),
+                "control_mean_all": Y[r][dk == 0, j].mean(),
+                "raw_diff": pt.raw[k, j],
+            })
+    return pt
+
+
+def _bootstrap(point: _Point, clusters, pv, X, d, Y, reps, seed, kernel, bandwidth,
+               common_support, trim_pct) -> np.ndarray:
+    """reps x (matching DD per outcome, unmatched DD per outcome); a failed replicate is NaN.
+
+    Each replicate resamples clusters within period (multiplicities, never de-duplicated),
+    re-estimates the probit (started at the point estimate) and the kernel weights."""
+    n, n_out = len(d), Y.shape[1]
+    lay = bs.layout(clusters, pv)
+    rng = np.random.default_rng(seed)
+    boot = np.full((reps, 2 * n_out), np.nan)
+    starts = [res.params for res in point.pscore.values()]
+    for b in range(reps):
+        m_all = bs.draw(lay, rng).counts(n)  # multiplicities: duplicates kept, never deduped
+        e = np.zeros((2, n_out))
+        u = np.zeros((2, n_out))
+        failed = False
+        for k, r in enumerate(point.rows):
+            mk = m_all[r]
+            sel = mk > 0
+            rr, mm, dk = r[sel], mk[sel].astype(float), d[r][sel]
+            if dk.all() or not dk.any():
+                failed = True
+                break
+            beta = probit_newton(X[rr], dk.astype(float), mm, start=starts[k])
+            if beta is None:
+                failed = True
+                break
+            p = _ndtr(X[rr] @ beta)
+            e[k], u[k], *_ = _period_effects(p, dk, Y[rr], mm, kernel, bandwidth, common_support, trim_pct)
+        if not failed:
+            boot[b] = np.r_[e[1] - e[0], u[1] - u[0]]
+    return boot
+
+
+def _summary(att, dd, boot, outcomes, reps) -> pd.DataFrame:
+    """Table 16's numbers: estimator, outcome, estimate and the bootstrap inference."""
+    est_all = np.r_[att, dd]
+    summ = bs.summarise(est_all, boot)
+    summ.insert(0, "estimate", est_all)
+    summ.insert(0, "outcome", outcomes * 2)
+    summ.insert(0, "estimator", ["matching"] * len(outcomes) + ["unmatched"] * len(outcomes))
+    summ["reps"] = reps
+    return summ
+
+
 def kernel_did(
     data: pd.DataFrame,
     outcome,
@@ -401,8 +508,7 @@ def kernel_did(
     re-estimates the probit and the kernel weights, and recomputes both DDs; a replicate whose
     probit fails is NaN and excluded (``result.reps_failed``).
     """
-    single = isinstance(outcome, str)
-    outcomes = [outcome] if single else list(outcome)
+    outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcomes:
         raise ValueError("kernel_did: no outcome given")
     covariates = list(covariates)
@@ -416,83 +522,10 @@ def kernel_did(
     n = len(df)
     X = np.column_stack([np.ones(n), df[covariates].apply(pd.to_numeric).to_numpy(float)]) if covariates else np.ones((n, 1))
 
-    # --- point estimates -------------------------------------------------------------------
-    ps_results: dict = {}
-    scores = np.full(n, np.nan)
-    weights = np.full(n, np.nan)
-    support = np.ones(n, bool)
-    rows_by_period = []
-    est = np.zeros((2, len(outcomes)))
-    raw = np.zeros((2, len(outcomes)))
-    counts, by_period = [], []
-    for k, pval in enumerate(periods):
-        r = np.flatnonzero(pv == pval)
-        rows_by_period.append(r)
-        sub = df.iloc[r]
-        res = fit_probit(sub, treated, covariates, label=f"{period}={pval}")
-        ps_results[pval] = res
-        p = res.scores.to_numpy()
-        scores[r] = p
-        dk = d[r]
-        m = np.ones(len(r))
-        est[k], raw[k], sup, cf, den = _period_effects(p, dk, Y[r], m, kernel, bandwidth,
-                                                       common_support, trim_pct)
-        t_rows, c_rows = r[dk == 1], r[dk == 0]
-        support[t_rows] = sup
-        weights[t_rows] = np.where(sup, 1.0, np.nan)
-        weights[c_rows] = control_weights(p[dk == 1][sup], p[dk == 0], den, kernel, bandwidth)
-        counts.append(
-            {
-                "period": pval,
-                "n_treated": int(dk.sum()),
-                "n_control": int((dk == 0).sum()),
-                "n_on_support": int(sup.sum()),
-                "n_off_support": int((~sup).sum()),
-                "n_clusters": int(df[cluster].iloc[r].nunique()),
-            }
-        )
-        Yt = Y[r][dk == 1]
-        for j, o in enumerate(outcomes):
-            by_period.append(
-                {
-                    "period": pval,
-                    "outcome": o,
-                    "treated_mean": Yt[sup, j].mean(),
-                    "counterfactual_mean": cf[sup, j].mean(),
-                    "matched_diff": est[k, j],
-                    "treated_mean_all": Yt[:, j].mean(),
-                    "control_mean_all": Y[r][dk == 0, j].mean(),
-                    "raw_diff": raw[k, j],
-                }
-            )
-    att = est[1] - est[0]
-    dd = raw[1] - raw[0]
-
-    # --- cluster bootstrap -------------------------------------------------------------------
-    lay = bs.layout(df[cluster].to_numpy(), pv)
-    rng = np.random.default_rng(seed)
-    boot = np.full((reps, 2 * len(outcomes)), np.nan)
-    starts = [ps_results[pval].params for pval in periods]
-    for b in range(reps):
-        m_all = bs.draw(lay, rng).counts(n)  # multiplicities: duplicates kept, never deduped
-        e = np.zeros((2, len(outcomes)))
-        u = np.zeros((2, len(outcomes)))
-        failed = False
-        for k, r in enumerate(rows_by_period):
-            mk = m_all[r]
-            sel = mk > 0
-            rr, mm, dk = r[sel], mk[sel].astype(float), d[r][sel]
-            if dk.all() or not dk.any():
-                failed = True
-                break
-            beta = probit_newton(X[rr], dk.astype(float), mm, start=starts[k])
-            if beta is None:
-                failed = True
-                break
-            p = _ndtr(X[rr] @ beta)
-            e[k], u[k], *_ = _period_effects(p, dk, Y[rr], mm, kernel, bandwidth, common_support, trim_pct)
-        if not failed:
-            boot[b] = np.r_[e[1] - e[0], u[1] - u[0]]
+    point = _point_estimates(df, d, Y, pv, periods, treated, period, covariates, cluster, kernel,
+                             bandwidth, common_support, trim_pct, outcomes)
+    boot = _bootstrap(point, df[cluster].to_numpy(), pv, X, d, Y, reps, seed, kernel, bandwidth,
+                      common_support, trim_pct)
     n_failed = int(np.isnan(boot).any(axis=1).sum())
     if n_failed:
         # Stata's bootstrap also leaves such replicates out; say so rather than hide it
@@ -503,30 +536,25 @@ def kernel_did(
             RuntimeWarning,
             stacklevel=2,
         )
-    est_all = np.r_[att, dd]
-    summ = bs.summarise(est_all, boot)
-    summ.insert(0, "estimate", est_all)
-    summ.insert(0, "outcome", outcomes * 2)
-    summ.insert(0, "estimator", ["matching"] * len(outcomes) + ["unmatched"] * len(outcomes))
-    summ["reps"] = reps
+    att = point.matched[1] - point.matched[0]
+    dd = point.raw[1] - point.raw[0]
     boot_df = pd.DataFrame(
         boot, columns=pd.MultiIndex.from_product([["matching", "unmatched"], outcomes], names=["estimator", "outcome"])
     )
     idx = df.index
     return MatchingResult(
         outcomes=outcomes,
-        table=summ,
-        counts=pd.DataFrame(counts),
-        by_period=pd.DataFrame(by_period),
-        pscore=ps_results,
-        scores=pd.Series(scores, index=idx, name="pscore"),
-        weights=pd.Series(weights, index=idx, name="weight"),
-        support=pd.Series(support, index=idx, name="support"),
+        table=_summary(att, dd, boot, outcomes, reps),
+        counts=pd.DataFrame(point.counts),
+        by_period=pd.DataFrame(point.by_period),
+        pscore=point.pscore,
+        scores=pd.Series(point.scores, index=idx, name="pscore"),
+        weights=pd.Series(point.weights, index=idx, name="weight"),
+        support=pd.Series(point.support, index=idx, name="support"),
         boot=boot_df,
         dropped=dropped,
         periods=periods,
         settings={
-            "single": single,
             "kernel": _kernel_name(kernel),
             "bandwidth": bandwidth,
             "common_support": common_support,

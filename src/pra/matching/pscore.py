@@ -2,7 +2,7 @@
 
 statsmodels 0.15 does not stop on separation: quasi-complete separation only raises a
 ConvergenceWarning and returns a huge coefficient with a huge SE, and exact collinearity fails
-with a bare ``LinAlgError`` (``../shared/reference/estimators.md`` §4, pitfall 2). Stata instead
+with a bare ``LinAlgError`` (``docs/estimators.md`` §4, pitfall 2). Stata instead
 drops the offending variable and the perfectly predicted rows. The pipeline must not silently
 estimate a different model, so every one of those cases stops here with a message naming the
 sample (``label``, e.g. "year 2009") and the covariate(s).

@@ -1,4 +1,4 @@
-"""The matching design's sample (Design 2, ``pra2_study.md``; study §3.1.2, Table 3).
+"""The matching design's sample (Design 2, ``docs/study.md``; study §3.1.2, Table 3).
 
 - Baseline: ENAHO ``baseline_year`` (2009) households interviewed in ``months`` (July–November)
   in the districts of the 2012 sample frame (every frame district, sampled or not), producer
