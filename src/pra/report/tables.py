@@ -520,17 +520,30 @@ def _dd_note(store: Store, what: str = "") -> str:
 
 # --------------------------------------------------------------------------------------------
 # DD tables (store)
-def table6(store: Store) -> Table:
+def _base_table(store: Store, name: str, title: str, controls: bool) -> tuple[Table, int]:
+    """Table 6 (``controls`` False) or Annex A (every control coefficient too): one panel per
+    outcome, one column per model. Returns the table and the count of missing cells before it."""
     models = _models(store)
-    t = Table("table6", "Table 6. Base estimations for the DD estimator",
-              [f"Model ({m})" for m in models])
+    t = Table(name, title, [f"Model ({m})" for m in models])
     n0 = len(store.missing)
     for y in _outcomes(store):
         t.panel(outcome_label(y))
         t.add_estimates("Post", [store.one("base", "D", outcome=y, model=m) for m in models])
+        ctrl = store.rows("base", role="control", outcome=y) if controls else store.df.iloc[0:0]
+        for term in sorted(set(ctrl["term"]), key=_control_key):
+            ests = []
+            for m in models:
+                r = ctrl[(ctrl["term"] == term) & (ctrl["model"] == m)]
+                ests.append(r.iloc[0] if len(r) else None)  # a control absent from a model: empty
+            t.add_estimates(_control_label(term), ests)
         _stat_row(t, "Observations", [store.spec_stat("base", "nobs", outcome=y, model=m) for m in models])
         _stat_row(t, "R²", [store.spec_stat("base", "r2", outcome=y, model=m) for m in models], fmt_num)
     _yesno(t, models)
+    return t, n0
+
+
+def table6(store: Store) -> Table:
+    t, n0 = _base_table(store, "table6", "Table 6. Base estimations for the DD estimator", controls=False)
     d = store.design
     t.notes.append(_dd_note(store, f"{d.post_definition()}; {d.sample_label} within "
                                    f"{km(d.sample_space_km)} km, years {period_text(d.years)}."))
@@ -720,23 +733,8 @@ def _control_key(term: str) -> tuple:
 
 
 def annex_a(store: Store) -> Table:
-    models = _models(store)
-    t = Table("annexA", "Annex A. Base estimations: every coefficient of the three models",
-              [f"Model ({m})" for m in models])
-    n0 = len(store.missing)
-    for y in _outcomes(store):
-        t.panel(outcome_label(y))
-        t.add_estimates("Post", [store.one("base", "D", outcome=y, model=m) for m in models])
-        ctrl = store.rows("base", role="control", outcome=y)
-        for term in sorted(set(ctrl["term"]), key=_control_key):
-            ests = []
-            for m in models:
-                r = ctrl[(ctrl["term"] == term) & (ctrl["model"] == m)]
-                ests.append(r.iloc[0] if len(r) else None)  # a control absent from a model: empty
-            t.add_estimates(_control_label(term), ests)
-        _stat_row(t, "Observations", [store.spec_stat("base", "nobs", outcome=y, model=m) for m in models])
-        _stat_row(t, "R²", [store.spec_stat("base", "r2", outcome=y, model=m) for m in models], fmt_num)
-    _yesno(t, models)
+    t, n0 = _base_table(store, "annexA", "Annex A. Base estimations: every coefficient of the three models",
+                        controls=True)
     ref = min(store.design.years)
     t.notes.append(_dd_note(store, "Empty cells: the control is not in that model. Locality and year fixed "
                                    "effects absorb the constant. Education dummies against 'no education'; "
