@@ -2,6 +2,7 @@
 # specifications (main sample, radius sweep or other robustness families, at most did.batch_size
 # each: pra.did.specs.chunk_specs), one tidy estimates store, Figures 6-8.
 from pra.did.specs import build_specs, chunks_by_id
+from pra.report.design import caption_texts
 
 DID_CHUNKS = chunks_by_id(build_specs(config), config["did"]["batch_size"])
 FIGURES = ["figure6", "figure7", "figure8"]
@@ -54,6 +55,8 @@ rule did_figures:
                         category="3. Difference-in-differences", subcategory="Figures",
                         labels={"figure": "Figure 8", "content": "by semester"}),
         fig8_pdf="results/figures/figure8.pdf",
+    params:
+        captions=caption_texts(config),  # read by report/figure{6,7,8}.rst
     log:
         "logs/did_figures.log",
     script:

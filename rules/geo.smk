@@ -1,4 +1,5 @@
 # Geo-referencing the register, DuckDB-spatial distances, the spatial sample, Tables 1-2, Map 1.
+from pra.report.design import caption_texts
 
 
 rule georeference:
@@ -57,6 +58,7 @@ rule map1:
         pdf="results/geo/map1.pdf",
     params:
         spatial=config["spatial"],
+        captions=caption_texts(config),  # read by report/map1.rst
     log:
         "logs/map1.log",
     script:

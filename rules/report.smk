@@ -4,6 +4,8 @@
 from types import SimpleNamespace
 
 from pra.report import CHAPTERS, TABLE_CHAPTER, TABLE_FORMATS, TABLE_NAMES
+from pra.report.design import caption_texts
+from pra.report.index import index_notes
 
 SPECCURVE_OUTCOMES = list(config["did"]["outcomes"])
 TABLE_TITLES = {
@@ -76,6 +78,9 @@ rule report_tables:
                     labels={"file": "tables.xlsx", "content": "every table, one sheet each"}),
     params:
         out_dir="results/tables",
+        # the captions' words for this run's design (report/table*.rst); the tables' own notes
+        # come from the design recorded in the estimates stores
+        captions=caption_texts(config),
     log:
         "logs/report_tables.log",
     script:
@@ -125,12 +130,7 @@ rule results_index:
             "Publication tables (LaTeX, HTML, Markdown, CSV, Excel)": TABLE_FILES + ["results/tables/tables.xlsx"],
             "Specification curves": SPECCURVE_FILES,
         },
-        notes=lambda w: [
-            "Tables: results/tables/NAME.tex, .html, .md, .csv; NAME = summary, table1 … table16, annexA.",
-            "Stars: * p < 0.10, ** p < 0.05, *** p < 0.01; standard errors in parentheses below "
-            "each coefficient (DD: clustered by locality; matching: bootstrap).",
-            "The HTML report: `snakemake --report results/report.html` (not part of `all`).",
-        ],
+        notes=index_notes(config),
     log:
         "logs/results_index.log",
     script:

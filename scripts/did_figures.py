@@ -5,8 +5,8 @@ fig7_png, fig7_pdf, fig8_png, fig8_pdf (named outputs).
 """
 import pandas as pd
 
-from pra.did.batch import order_store
 from pra.did.figures import figure6, figure7, figure8
+from pra.store import order_store
 
 
 def main(smk) -> None:

@@ -23,7 +23,7 @@ def main(smk) -> None:
         bandwidth=float(m["bandwidth"]), common_support=m.get("common_support"),
         trim_pct=m.get("trim_pct"), reps=int(m["bootstrap_reps"]), seed=int(smk.params.seed),
         # small (test-size) samples can have a dummy that predicts treatment: config says what to do
-        on_separation=m["on_separation"])
+        on_separation=m["on_separation"], baseline_months=m["baseline_months"])
     write_csv_atomic(out.table14, smk.output.table14)
     write_csv_atomic(out.table15, smk.output.table15)
     write_csv_atomic(out.table16, smk.output.table16)

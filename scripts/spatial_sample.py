@@ -22,7 +22,9 @@ def main(smk) -> None:
         sample=sp.get("sample", "producers"),
     )
     with_dist = attach_distances(hh, dist)
-    t2 = table2(with_dist, sp["bands_km"], sp["sample_space_km"], smk.params.years)
+    # Table 2 counts the configured household sample (the DD sample), by distance band
+    t2 = table2(with_dist, sp["bands_km"], sp["sample_space_km"], smk.params.years,
+                sample=sp.get("sample", "producers"))
     # The grid varies radius, ring and household sample, so it starts from the whole sample space.
     space = with_dist[with_dist["dist_km"] <= sp["sample_space_km"]].reset_index(drop=True)
     write_parquet_atomic(sample, smk.output.sample)

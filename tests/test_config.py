@@ -31,6 +31,10 @@ def test_default_config_is_valid(base):
         ({"data": {"embedded": {"scale": -1}}}, "data/embedded/scale"),
         ({"matching": {"baseline_year": 2020}}, "matching"),
         ({"post_start": 2007}, "post_start"),
+        ({"did": {"cluster": "household"}}, "did/cluster"),  # the tables could not name it
+        ({"matching": {"baseline_months": [7, 7, 8]}}, "matching/baseline_months"),
+        ({"did": {"radii_km": [20]}}, "did.radii_km"),  # a radius at the edge leaves no control
+        ({"spatial": {"bands_km": [0, 5, 5, 20]}}, "spatial.bands_km"),  # not strictly increasing
     ],
 )
 def test_bad_config_names_the_key(base, override, key):
@@ -60,3 +64,30 @@ def test_real_files_need_every_path():
     raw["data"] = {"source": "files", "files": {"enaho_dir": "/data/enaho"}}
     with pytest.raises(pc.ConfigError, match="data.files.deflator_dir"):
         pc.validate(raw)
+
+
+def test_library_functions_use_the_same_checks(base):
+    """The spatial sample and the DD grid check their settings with pra.config's checks (one
+    home, the same message naming the key) when called outside the workflow."""
+    import pandas as pd
+
+    from pra.did.specs import build_specs
+    from pra.geo.sample import spatial_sample
+
+    empty = pd.DataFrame(columns=["hh_id", "year", "conglome", "vivienda", "hogar", "producer", "has_laborer"])
+    dist = pd.DataFrame(columns=["hh_id", "dist_km", "nearest_id", "reason"])
+    with pytest.raises(pc.ConfigError, match=r"spatial\.ring_km: ring \[11, 13\] must lie around"):
+        spatial_sample(empty, dist, sample_space_km=20, treatment_radius_km=10, ring_km=[11, 13],
+                       bands_km=[0, 10, 20], post_start=2010)
+    bad = pc.deep_merge(base, {"did": {"rings_km": [[11, 13]]}})
+    with pytest.raises(pc.ConfigError, match=r"did\.rings_km: ring \[11, 13\] must lie around"):
+        build_specs(bad)
+
+
+def test_subgroup_schema_matches_the_registry():
+    import yaml
+
+    from pra.did.subgroups import CONFIGURABLE
+
+    schema = yaml.safe_load(pc.SCHEMA.read_text(encoding="utf-8"))
+    assert schema["properties"]["did"]["properties"]["subgroups"]["items"]["enum"] == CONFIGURABLE

@@ -16,8 +16,8 @@ import yaml
 
 from helpers import synthetic_sample
 from pra.did import build_specs, chunk_specs, prepare_sample, run_batch, spec_records
-from pra.did.batch import STORE_COLUMNS, order_store
-from pra.did.specs import SPEC_FIELDS
+from pra.store import STORE_COLUMNS, order_store
+from pra.did.specs import PLACEBO_POST_REASON, SPEC_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT_STORE = ["spec_id", "family", "outcome", "model", "term", "coef", "se", "pvalue", "ci_low",
@@ -145,7 +145,8 @@ def _tiny() -> pd.DataFrame:
 def test_prepare_sample_definitions(specs):
     base = spec_records(specs[specs["family"] == "base"])[0]
     df, dropped = prepare_sample(_tiny(), base)
-    assert dropped == {"sample:not_producer": 1, "outside_sample_space": 1}
+    # the spatial sample's rules and ledger reasons (pra.geo.sample), in its order
+    assert dropped == {"not a producer household": 1, "beyond the sample space (> 20 km)": 1}
     assert list(df["treated"]) == [1, 1, 1, 1, 1, 0]          # dist ≤ 10 km (10.0 is treated)
     assert list(df["post"]) == [0, 0, 0, 1, 1, 1]
     assert list(df["D"]) == [0, 0, 0, 1, 1, 0]
@@ -163,18 +164,19 @@ def test_prepare_sample_definitions(specs):
 
     ring = spec_records(specs[specs["family"] == "ring"])[0]
     df, dropped = prepare_sample(_tiny(), ring)
-    assert dropped["ring_9-11km"] == 3 and list(df["dist_km"]) == [0.0, 2.5, 2.6]
+    assert dropped["in the non-contamination ring (9-11 km)"] == 3 and list(df["dist_km"]) == [0.0, 2.5, 2.6]
 
     rad = spec_records(specs[(specs["family"] == "radius") & (specs["radius_km"] == 9)])[0]
     assert list(prepare_sample(_tiny(), rad)[0]["treated"]) == [1, 1, 1, 0, 0, 0]
 
     plac = spec_records(specs[(specs["family"] == "placebo") & (specs["placebo_start"] == 2008)])[0]
     df, dropped = prepare_sample(_tiny(), plac)
-    assert dropped["placebo:post_period"] == 3 and list(df["post"]) == [0, 1, 1]
+    assert dropped[PLACEBO_POST_REASON] == 3 and list(df["post"]) == [0, 1, 1]
 
     lab = spec_records(specs[(specs["family"] == "sample") & (specs["sample"] == "laborers_only")])[0]
     df, dropped = prepare_sample(_tiny(), lab)
-    assert len(df) == 1 and dropped["sample:not_laborer_only"] == 7
+    # distance first (one row beyond 20 km), then household type: 7 rows leave, as before
+    assert len(df) == 1 and dropped == {"beyond the sample space (> 20 km)": 1, "not a laborer-only household": 6}
 
 
 def test_prepare_sample_missing_column_is_named(specs):
@@ -224,7 +226,10 @@ def test_store_columns_and_determinism(store, planted, specs):
     # every spec's dropped rows are recorded (1% of electricity is missing in the DGP)
     m3 = _one(store, family="base", outcome="ln_pc_exp", model=3).iloc[0]
     d = json.loads(m3["dropped"])
-    assert d["missing:electricity"] > 0 and d["prepare:sample:not_producer"] > 0
+    assert d["missing:electricity"] > 0 and d["prepare:not a producer household"] > 0
+    # the design the estimates ran under travels with them (pra.store)
+    assert set(store["cluster"]) == {"locality"} and set(store["years"]) == {"2007,2008,2009,2010,2011,2012"}
+    assert store["kernel"].isna().all() and store["baseline_year"].isna().all()  # matching-only columns
 
 
 def test_base_recovers_planted_effect(store, planted):

@@ -284,6 +284,28 @@ def test_table2_counts():
     assert (body.sum() == t.loc["Total"]).all()
 
 
+@pytest.mark.parametrize("sample,ring", [("producers", None), ("producers_and_laborers", [9, 11]),
+                                         ("laborers_only", [8, 12])])
+def test_one_sample_rule_for_the_spatial_sample_and_the_dd_grid(sample, ring):
+    """The DD grid's estimation frame (pra.did.specs.prepare_sample) keeps the same households as
+    the spatial sample and drops the others for the same reasons, counted alike."""
+    from pra.did.specs import prepare_sample
+
+    hh, dist = _households()
+    hh["locality"] = hh["conglome"]
+    hh["semester"] = hh["year"].astype(str) + "-I"
+    out, led = spatial_sample(hh, dist, sample_space_km=20, treatment_radius_km=10, ring_km=ring,
+                              bands_km=BANDS, post_start=2010, sample=sample)
+    spec = {"spec_id": "x", "family": "base", "sample": sample, "sample_space_km": 20.0, "radius_km": 10.0,
+            "ring": None if ring is None else f"{ring[0]}-{ring[1]}", "post_start": 2010}
+    frame, dropped = prepare_sample(attach_distances(hh, dist), spec)
+    assert sorted(frame["hh_id"]) == sorted(out["hh_id"])
+    assert frame.set_index("hh_id")["treated"].sort_index().tolist() == \
+        out.set_index("hh_id")["treated"].sort_index().tolist()
+    ledger_drops = led[led["outcome"] == "dropped"]["reason"].value_counts().to_dict()
+    assert dropped == ledger_drops and sum(dropped.values()) > 0
+
+
 # ----------------------------------------------------------------------------- Maps 1 and 2
 # Peru's 25 departments (INEI codes; Callao is 07), typed here independently of the data file
 DEPARTMENTS = {

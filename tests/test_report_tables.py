@@ -34,30 +34,37 @@ def run_dir(pipeline_run) -> Path:
 
 
 # ----------------------------------------------------------------------------- synthetic store
-def _store() -> pd.DataFrame:
-    """Base (3 outcomes × 3 models, plus two controls) and semester rows with known p-values."""
+YEARS = "2007,2008,2009,2010,2011,2012"
+
+
+def _store(post_start: int = 2010, cluster: str = "locality", years: str = YEARS, radius: float = 10.0,
+           space: float = 20.0, sample: str = "producers") -> pd.DataFrame:
+    """Base (3 outcomes × 3 models, plus two controls) and semester rows with known p-values, with
+    the design columns of pra.store (the study's design unless told otherwise)."""
     rows = []
     rng = np.random.default_rng(7)
     pvals = [0.2, 0.07, 0.03, 0.004, 0.5, 0.099, 0.049, 0.0099, 0.9]
+    design = dict(post_start=post_start, sample_space_km=space, cluster=cluster, years=years, sample=sample,
+                  ring=None, placebo_start=pd.NA, subgroup=None)
+    first = years.split(",")[0]
     k = 0
     for y in ["ln_pc_exp", "poor", "subj_poor_living"]:
         for m in (1, 2, 3):
             sid = f"base-{y}-{m}"
             common = dict(spec_id=sid, family="base", outcome=y, model=m, nobs=1000 + m, nclusters=50,
-                          r2=0.3 + m / 100, r2_within=0.1, radius_km=10.0, ring=None, sample="producers",
-                          placebo_start=pd.NA, subgroup=None)
+                          r2=0.3 + m / 100, r2_within=0.1, radius_km=radius, terms="D", **design)
             p = pvals[k]
             k += 1
             rows.append({**common, "term": "D", "role": "treatment", "coef": (-1) ** k * 0.05, "se": 0.02,
                          "pvalue": p, "ci_low": -0.1, "ci_high": 0.1})
-            for term in (["head_age"] if m >= 2 else []) + ["year::2008:rural"]:
+            for term in (["head_age"] if m >= 2 else []) + [f"year::{int(first) + 1}:rural"]:
                 rows.append({**common, "term": term, "role": "control", "coef": rng.normal(), "se": 0.1,
                              "pvalue": 0.5, "ci_low": -1, "ci_high": 1})
     for y in ["ln_pc_exp", "poor", "subj_poor_living", "poverty_gap"]:
         for j, sem in enumerate(["2010-II", "2007-II", "2011-I"]):
             rows.append(dict(spec_id=f"sem-{y}", family="semester", outcome=y, model=3, nobs=900,
-                             nclusters=50, r2=0.4, r2_within=0.1, radius_km=10.0, ring=None,
-                             sample="producers", placebo_start=pd.NA, subgroup=None,
+                             nclusters=50, r2=0.4, r2_within=0.1, radius_km=radius, **design,
+                             terms=f'i(semester, treated, ref="{first}-I")',
                              term=f"semester::{sem}:treated", role="treatment", coef=0.01 * (j + 1),
                              se=0.005, pvalue=[0.001, 0.3, 0.02][j], ci_low=0, ci_high=0.02))
     return pd.DataFrame(rows)
@@ -131,6 +138,217 @@ def test_renderers_agree_on_synthetic_table(tmp_path):
         core = z.read("docProps/core.xml").decode()
         stamps = re.findall(r"<dcterms:(created|modified)[^>]*>([^<]*)<", core)
         assert stamps == [("created", "2014-01-01T00:00:00Z"), ("modified", "2014-01-01T00:00:00Z")], core
+
+
+# ----------------------------------------------------------------------------- the design in the notes
+def _matching_store(baseline_year=2009, months=(7, 8, 9, 10, 11), followup_year=2012, kernel="gaussian",
+                    bandwidth=0.06, common_support="none", trim_pct=None, reps=200, seed=20140601) -> pd.DataFrame:
+    from pra.store import join_ints, store_frame
+
+    rows = []
+    for y, b in [("ln_pc_exp", 0.1), ("poor", -0.05), ("subj_poor_self", -0.02), ("subj_poor_living", -0.03)]:
+        for model, term in ((1, "att_dd"), (2, "dd")):
+            rows.append(dict(spec_id=f"matching-{term}-{y}", family="matching", outcome=y, model=model, term=term,
+                             role="treatment", coef=b, se=0.02, pvalue=0.01, ci_low=b - 0.04, ci_high=b + 0.04,
+                             nobs=600, nclusters=80, sample="matching", cluster="locality",
+                             years=join_ints([baseline_year, followup_year]), baseline_year=baseline_year,
+                             baseline_months=join_ints(months), followup_year=followup_year, kernel=kernel,
+                             bandwidth=bandwidth, common_support=common_support, trim_pct=trim_pct,
+                             bootstrap_reps=reps, seed=seed, dropped="{}"))
+    return store_frame(rows)
+
+
+def _table16_csv(reps_ok=190) -> pd.DataFrame:
+    rows = []
+    for row, label in (("a", "matching DD"), ("b", "DD without matching")):
+        for y in ["ln_pc_exp", "poor", "subj_poor_self", "subj_poor_living"]:
+            rows.append(dict(row=row, label=label, outcome=y, estimate=0.1, se=0.05, pvalue=0.04, reps_ok=reps_ok,
+                             n_treated_baseline=300, n_control_baseline=200, n_treated_followup=310,
+                             n_control_followup=190))
+    return pd.DataFrame(rows)
+
+
+def _design_tables(store: pd.DataFrame, matching: pd.DataFrame, years=(2009, 2012),
+                   reps_ok=190) -> dict[str, T.Table]:
+    s = T.Store(store)
+    m = T.matching_design(matching)
+    t3 = pd.DataFrame({"year": [str(years[0]), str(years[1]), "Total"], "controls": [1, 2, 3],
+                       "treated": [1, 1, 2], "total": [2, 3, 5]})
+    t15 = pd.DataFrame({"period": [years[1]], "variable": ["head_age"], "mean_t_before": [40.0],
+                        "mean_c_before": [41.0], "diff_before": [-1.0], "p_before": [0.2], "mean_t_after": [40.0],
+                        "mean_c_after": [40.5], "diff_after": [-0.5], "p_after": [0.5]})
+    return {"table6": T.table6(s), "table7": T.table7(s), "table8": T.table8(s), "annexA": T.annex_a(s),
+            "table11": T.table11(s), "table12": T.table12(s), "table13": T.table13(s),
+            "summary": T.summary_table(s, matching), "table3": T.table3(t3, m), "table15": T.table15(t15, m),
+            "table16": T.table16(_table16_csv(reps_ok=reps_ok), m),
+            "table2": T.table2(pd.DataFrame({"year": ["2010"], "0-2": [3]}), s.design)}
+
+
+def _notes(tables: dict[str, T.Table], names=None) -> str:
+    return " ".join(n for k, t in tables.items() if names is None or k in names for n in t.notes)
+
+
+DD_TABLES = ["table6", "table7", "table8", "annexA", "table11", "table12", "table13", "summary", "table2"]
+# what the notes say for the study's design: none of it may appear when the design differs
+DEFAULT_DD_TEXT = ["2010–2012", "2007–2009", "clustered by locality", "within 10 km", "within 20 km",
+                   "producer households"]
+DEFAULT_MATCHING_TEXT = ["July–November", "ENAHO 2009", "2012 survey", "Gaussian", "bandwidth 0.06",
+                         "200 bootstrap", "seed 20140601", "no common-support restriction"]
+
+
+def test_notes_describe_the_default_design():
+    """Positive control for the test below: the study's design is what the notes say by default."""
+    notes = _design_tables(_store(), _matching_store())
+    dd, match = _notes(notes, DD_TABLES), _notes(notes, ["table3", "table15", "table16", "summary"])
+    for text in DEFAULT_DD_TEXT:
+        assert text in dd, text
+    for text in DEFAULT_MATCHING_TEXT:
+        assert text in match, text
+    assert "first semester (2007-I) omitted" in notes["table7"].notes[-1]
+    assert "Treated, 2009" in [r.label for r in notes["table16"].rows]
+
+
+def test_notes_follow_another_design():
+    """Another post start, cluster, radius, sample space, household sample, baseline months and
+    matching settings in the stores: every note says so, and none keeps the study's words."""
+    store = _store(post_start=2011, cluster="ubigeo", years="2008,2009,2010,2011,2012", radius=12.0,
+                   space=25.0, sample="producers_and_laborers")
+    matching = _matching_store(baseline_year=2010, months=(1, 2, 3), followup_year=2013, kernel="epanechnikov",
+                               bandwidth=0.1, common_support="trim", trim_pct=10.0, reps=99, seed=7)
+    tabs = _design_tables(store, matching, years=(2010, 2013), reps_ok=95)
+    dd, match = _notes(tabs, DD_TABLES), _notes(tabs, ["table3", "table15", "table16", "summary"])
+    for text in ["post period (2011–2012)", "district (ubigeo)", "Pre-period years only (2008–2010)",
+                 "within 12 km", "within 25 km", "producer and laborer households", "years 2008–2012"]:
+        assert text in dd, text
+    assert "first semester (2008-I) omitted" in tabs["table7"].notes[-1]
+    assert "locality characteristics × year against 2008" in tabs["annexA"].notes[-1]
+    for text in ["ENAHO 2010 producer households interviewed January–March", "programme's 2013 survey",
+                 "Epanechnikov kernel", "bandwidth 0.1", "trimmed at 10%", "99 bootstrap replications",
+                 "seed 7", "95 of 99 replications succeeded"]:
+        assert text in match, text
+    assert [r.label for r in tabs["table16"].rows if r.kind == "stat"] == [
+        "Treated, 2010", "Controls, 2010", "Treated, 2013", "Controls, 2013"]
+    for text in DEFAULT_DD_TEXT:
+        assert text not in dd, text
+    for text in DEFAULT_MATCHING_TEXT:
+        assert text not in match, text
+
+
+def test_one_table_one_design():
+    """Rows of one table recorded under two designs: an error naming the column, not a note
+    that describes one of them."""
+    mixed = pd.concat([_store(), _store(cluster="ubigeo").assign(spec_id=lambda d: d["spec_id"] + "x")])
+    with pytest.raises(T.TableError, match="'cluster' takes 2 values"):
+        T.table6(T.Store(mixed))
+    old = _store().drop(columns=["years"])
+    with pytest.raises(T.TableError, match=r"missing column\(s\) \['years'\]"):
+        T.Store(old)
+
+
+def test_design_words():
+    from pra.report.design import months_text, period_text
+
+    assert period_text([2012, 2010, 2011]) == "2010–2012" and period_text([2012]) == "2012"
+    assert period_text([2007, 2009]) == "2007, 2009"
+    assert months_text([7, 8, 9, 10, 11]) == "July–November" and months_text([1, 3]) == "January and March"
+    assert months_text([12]) == "December" and months_text([1, 2, 5]) == "January, February and May"
+
+
+def test_cluster_labels_cover_the_schema():
+    """Every did.cluster the schema allows has the words the notes use for it."""
+    import yaml
+
+    from pra.config import SCHEMA
+    from pra.report.design import CLUSTER_LABELS
+
+    schema = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    assert schema["properties"]["did"]["properties"]["cluster"]["enum"] == list(CLUSTER_LABELS)
+
+
+CAPTION_OVERRIDE = {"post_start": 2011, "did": {"cluster": "ubigeo"},
+                    "matching": {"baseline_months": [1, 2, 3], "kernel": "epanechnikov", "bandwidth": 0.1}}
+
+
+def _render_captions(config) -> dict[str, str]:
+    """Every report/*.rst caption rendered as Snakemake renders it (Jinja with ``snakemake``)."""
+    from types import SimpleNamespace
+
+    import jinja2
+
+    from pra.report.design import caption_texts
+
+    smk = SimpleNamespace(config=config, params=SimpleNamespace(captions=caption_texts(config)),
+                          wildcards=SimpleNamespace(outcome="ln_pc_exp"))
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    out = {}
+    for p in sorted((Path(__file__).parents[1] / "report").glob("*.rst")):
+        out[p.stem] = env.from_string(p.read_text(encoding="utf-8")).render(snakemake=smk)
+    return out
+
+
+def test_captions_follow_the_configuration():
+    """The report's captions come from the configuration: another post start, cluster, baseline
+    months and kernel give captions that say so and keep none of the study's words."""
+    import pra.config as pc
+
+    default = _render_captions(pc.load())
+    assert "post period (2010–2012)" in default["table6"] and "July–November" in default["table3"]
+    other = _render_captions(pc.load(overrides=CAPTION_OVERRIDE))
+    text = " ".join(other.values())
+    for words in ["post period (2011–2012)", "district (ubigeo)", "Pre-period data only (2007–2010)",
+                  "January–March", "Epanechnikov kernel", "bandwidth 0.1"]:
+        assert words in text, words
+    for words in ["2010–2012", "2007–2009", "July–November", "Gaussian", "0.06"]:
+        assert words not in text, words
+    # the matching design's balance tests stay clustered by populated centre (Table 15)
+    assert "clustered by locality" in other["table15"]
+    assert not [k for k, v in other.items() if "clustered by locality" in v and k != "table15"]
+
+
+# the real workflow on another design: post start, cluster and baseline months overridden
+OTHER_DESIGN = {"post_start": 2011, "did": {"cluster": "ubigeo", "radii_km": [10, 12]},
+                "matching": {"baseline_months": [1, 2, 3, 4, 5, 6], "bootstrap_reps": 20}}
+
+
+def _md_notes(path: Path) -> str:
+    """The notes of a Markdown table: the lines after its last table row."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    last = max(i for i, ln in enumerate(lines) if ln.startswith("|"))
+    return " ".join(ln for ln in lines[last + 1:] if ln.strip())
+
+
+@pytest.mark.workflow
+def test_workflow_tables_describe_another_design(tmp_path):
+    """`--configfile` with another post start, cluster and baseline months: the stores record the
+    design and every table's notes describe it, with none of the study's words left."""
+    import yaml
+
+    from workflow import TEST_CONFIG, snakemake
+
+    other = tmp_path / "other_design.yaml"
+    other.write_text(yaml.safe_dump(OTHER_DESIGN), encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    snakemake(work, "--cores", "2", "results/tables/tables.xlsx", configfiles=(TEST_CONFIG, other))
+    res = work / "results"
+    dd = pd.read_parquet(res / "estimates/estimates.parquet")
+    assert set(dd["post_start"]) == {2011} and set(dd["cluster"]) == {"ubigeo"}
+    m = pd.read_parquet(res / "matching/estimates.parquet")
+    assert set(m["baseline_months"]) == {"1,2,3,4,5,6"} and set(m["bootstrap_reps"]) == {20}
+    notes = {n: _md_notes(res / "tables" / f"{n}.md") for n in TABLE_NAMES}
+    dd_tables = ["table6", "table7", "table8", "table9", "table10", "table11", "table12", "table13", "annexA"]
+    for n in dd_tables:
+        assert "clustered by district (ubigeo)" in notes[n], (n, notes[n])
+        assert "clustered by locality" not in notes[n], (n, notes[n])
+    for n in ["table6", "annexA"]:
+        assert "post period (2011–2012)" in notes[n], (n, notes[n])
+    assert "Pre-period years only (2007–2010)" in notes["table8"]
+    assert "post period 2011–2012" in notes["summary"] and "district (ubigeo)" in notes["summary"]
+    assert "interviewed January–June" in notes["table3"]
+    assert "20 bootstrap replications" in notes["table16"]
+    every = " ".join(notes.values())
+    for text in ["2010–2012", "2007–2009", "July–November", "200 bootstrap"]:
+        assert text not in every, text
 
 
 # ----------------------------------------------------------------------------- format checks
@@ -298,7 +516,7 @@ def test_coefficients_and_stars_match_the_store(run_dir):
     t16 = pd.read_csv(run_dir / "results/matching/table16.csv")
     out16 = pd.read_csv(run_dir / "results/tables/table16.csv", dtype=str, keep_default_na=False)
     a = out16[out16["row"].str.startswith("a)")].iloc[0]
-    for j, y in enumerate(T.MATCHING_OUTCOMES, 1):
+    for j, y in enumerate(T.ordered_outcomes(t16["outcome"].unique()), 1):
         e = t16[(t16.row == "a") & (t16.outcome == y)].iloc[0]
         assert a[f"{T.OUTCOME_LABELS[y]} ({j})"] == f"{e.estimate:.4f}{stars(e.pvalue)}"
 

@@ -3,6 +3,9 @@
 The schema (``schemas/config.schema.yaml``) checks each key alone; :func:`check` checks what a
 schema cannot: that a radius fits in the sample space, a ring lies around the radius, a placebo
 start lies in the pre-period, and that configured paths are plain relative or absolute paths.
+This module is the one home of these cross-key checks: the library functions that take the same
+settings as arguments (:func:`pra.geo.sample.spatial_sample`, :func:`pra.did.specs.build_specs`)
+call the section checks below, so every message names the config key.
 """
 from __future__ import annotations
 
@@ -78,6 +81,14 @@ def _check_path(key: str, value: str) -> None:
 
 def check(config: dict) -> None:
     """Cross-key checks; raise ConfigError naming the key."""
+    check_years(config)
+    check_spatial(config["spatial"])
+    check_did(config)
+    check_matching(config)
+    check_data(config["data"])
+
+
+def check_years(config: dict) -> None:
     years = sorted(config["years"])
     post = config["post_start"]
     if not (years[0] < post <= years[-1]):
@@ -85,44 +96,87 @@ def check(config: dict) -> None:
             f"config key post_start: {post} must leave at least one pre year and one post year "
             f"within years {years[0]}–{years[-1]}"
         )
-    sp = config["spatial"]
-    space, radius = sp["sample_space_km"], sp["treatment_radius_km"]
-    if radius >= space:
+
+
+def check_bands(bands_km, sample_space_km) -> None:
+    """Table 2's bands split the sample space: from 0, strictly increasing, ending at its edge."""
+    b = list(bands_km or [])
+    if len(b) < 2 or b[0] != 0 or any(y <= x for x, y in zip(b, b[1:])) or b[-1] != sample_space_km:
         raise ConfigError(
-            f"config key spatial.treatment_radius_km: {radius} km must be smaller than "
+            f"config key spatial.bands_km: {bands_km!r} must increase strictly from 0 to "
+            f"spatial.sample_space_km ({sample_space_km!r} km): Table 2 splits the sample space"
+        )
+
+
+def _check_ring(key: str, ring, radius, space) -> None:
+    if ring is None or len(ring) != 2:
+        raise ConfigError(f"config key {key}: ring {ring!r} must be [inner, outer]")
+    inner, outer = ring
+    if not 0 <= inner < radius < outer:
+        raise ConfigError(f"config key {key}: ring {list(ring)} must lie around the treatment radius "
+                          f"{radius} km (0 ≤ inner < radius < outer)")
+    if outer >= space:
+        raise ConfigError(f"config key {key}: ring {list(ring)} reaches the sample space edge ({space} km)")
+
+
+def check_spatial(spatial: dict) -> None:
+    """The ``spatial`` section: radius inside the sample space, bands, ring, household sample.
+
+    Also called by :func:`pra.geo.sample.spatial_sample` on its arguments."""
+    from pra.geo.sample import SAMPLES
+
+    space, radius = spatial.get("sample_space_km"), spatial.get("treatment_radius_km")
+    if not (isinstance(space, (int, float)) and space > 0):
+        raise ConfigError(f"config key spatial.sample_space_km: must be > 0, got {space!r}")
+    if not (isinstance(radius, (int, float)) and 0 < radius < space):
+        raise ConfigError(
+            f"config key spatial.treatment_radius_km: {radius!r} km must be > 0 and smaller than "
             f"spatial.sample_space_km ({space} km), or no control household is left"
         )
-    rings = ([("spatial.ring_km", sp["ring_km"], radius)] if sp.get("ring_km") else []) + [
-        ("did.rings_km", ring, radius) for ring in config["did"].get("rings_km", [])
-    ]
-    for key, ring, r in rings:
-        inner, outer = ring
-        if not inner < r < outer:
-            raise ConfigError(f"config key {key}: ring {ring} must lie around the treatment radius {r} km")
-        if outer >= space:
-            raise ConfigError(f"config key {key}: ring {ring} reaches the sample space edge ({space} km)")
-    bands = sp["bands_km"]
-    if bands != sorted(bands) or bands[0] != 0 or bands[-1] != space:
-        raise ConfigError(
-            f"config key spatial.bands_km: {bands} must increase from 0 to the sample space ({space} km)"
-        )
-    for r in config["did"].get("radii_km", []):
-        if r >= space:
+    check_bands(spatial.get("bands_km"), space)
+    if spatial.get("ring_km") is not None:
+        _check_ring("spatial.ring_km", spatial["ring_km"], radius, space)
+    sample = spatial.get("sample", "producers")
+    if sample not in SAMPLES:
+        raise ConfigError(f"config key spatial.sample: must be one of {list(SAMPLES)}, got {sample!r}")
+
+
+def check_did(config: dict) -> None:
+    """The ``did`` section against the years and the spatial settings (radii, rings, placebo
+    starts, subgroups). Also called by :func:`pra.did.specs.build_specs`."""
+    from pra.did.subgroups import CONFIGURABLE
+
+    did, sp = config["did"], config["spatial"]
+    space, radius = sp["sample_space_km"], sp["treatment_radius_km"]
+    years = sorted(int(y) for y in config["years"])
+    post = int(config["post_start"])
+    for r in did.get("radii_km", []):
+        if not 0 < r < space:
             raise ConfigError(f"config key did.radii_km: radius {r} km is not inside the sample space ({space} km)")
+    for ring in did.get("rings_km", []):
+        _check_ring("did.rings_km", ring, radius, space)
     pre = [y for y in years if y < post]
-    for start in config["did"].get("placebo_starts", []):
-        if not (pre[0] < start <= pre[-1]):
+    for start in did.get("placebo_starts", []):
+        if not (pre and pre[0] < start <= pre[-1]):
             raise ConfigError(
                 f"config key did.placebo_starts: {start} must be a pre-period year after the first "
-                f"({pre[0]}–{pre[-1]}), so that a false pre and post exist"
+                f"({pre[0] if pre else '-'}–{pre[-1] if pre else '-'}), so that a false pre and post exist"
             )
+    for g in did.get("subgroups", []):
+        if g not in CONFIGURABLE:
+            raise ConfigError(f"config key did.subgroups: unknown subgroup {g!r} (known: {CONFIGURABLE})")
+
+
+def check_matching(config: dict) -> None:
+    years = sorted(config["years"])
     m = config["matching"]
-    for key in ("baseline_year",):
-        if m[key] not in years:
-            raise ConfigError(f"config key matching.{key}: {m[key]} is not among years {years}")
+    if m["baseline_year"] not in years:
+        raise ConfigError(f"config key matching.baseline_year: {m['baseline_year']} is not among years {years}")
     if m["followup_year"] <= m["baseline_year"]:
         raise ConfigError("config key matching.followup_year: must come after matching.baseline_year")
-    data = config["data"]
+
+
+def check_data(data: dict) -> None:
     if data["source"] == "embedded":
         _check_path("data.embedded.dir", data.get("embedded", {}).get("dir", ""))
     else:

@@ -1,10 +1,10 @@
 """Run a batch of specifications on the spatial sample and return the tidy estimates store rows.
 
-Store columns (docs/contract.md §5): spec_id, family, outcome, model, term, coef, se, pvalue,
-ci_low, ci_high, nobs, nclusters, r2, r2_within and the spec's fields; plus ``role``
-("treatment" for the coefficients of the spec's terms, "control" for the rest: Annex A needs
-them) and ``dropped`` (JSON ``{reason: rows}``: rows removed when preparing the sample and when
-estimating).
+Store rows follow :mod:`pra.store` (docs/contract.md §5): the estimate, the spec's fields, the
+design it ran under (``cluster``: the clustering variable; ``years``: the survey years of the
+sample), ``role`` ("treatment" for the coefficients of the spec's terms, "control" for the rest:
+Annex A needs them) and ``dropped`` (JSON ``{reason: rows}``: rows removed when preparing the
+sample and when estimating).
 
 Speed: specs sharing a prepared sample (:data:`pra.did.specs.PREP_FIELDS`) are prepared once;
 specs that also share their terms are estimated in one pyfixest multiple estimation
@@ -24,15 +24,12 @@ from typing import Sequence
 
 import pandas as pd
 
+from pra.store import STORE_COLUMNS, join_ints, order_store, store_frame  # noqa: F401 (re-exported)
+
 from .estimator import DidResult, _drop_missing, estimate, estimate_many
-from .specs import (FAMILIES, HEAD, HOUSEHOLD, LOCALITY_CHARS, SPEC_FIELDS, SUBGROUP_MAIN_EFFECT,
-                    model_blocks, prep_key, prepare_sample, spec_records)
-
-STORE_COLUMNS = (["spec_id", "family", "outcome", "model", "term", "role", "coef", "se", "pvalue",
-                  "ci_low", "ci_high", "nobs", "nclusters", "r2", "r2_within"]
-                 + [f for f in SPEC_FIELDS if f not in ("family", "outcome", "model")] + ["dropped"])
-
-FIXED_EFFECTS = ["locality", "year"]
+from .specs import (FIXED_EFFECTS, HEAD, HOUSEHOLD, LOCALITY_CHARS, SPEC_FIELDS, model_blocks, prep_key,
+                    prepare_sample, spec_records)
+from .subgroups import SUBGROUPS
 
 
 def _split_terms(terms: str) -> list[str]:
@@ -63,13 +60,15 @@ def _is_treatment(term: str, terms: list[str]) -> bool:
     return False
 
 
-def _rows(spec: dict, res: DidResult, prep_dropped: dict[str, int], terms: list[str]) -> list[dict]:
+def _rows(spec: dict, res: DidResult, prep_dropped: dict[str, int], terms: list[str],
+          design: dict) -> list[dict]:
     dropped = {f"prepare:{k}": v for k, v in prep_dropped.items()}
     dropped.update(res.dropped)
     djson = json.dumps(dict(sorted(dropped.items())), separators=(",", ":"))
     rows = []
     for t in res.table.itertuples(index=False):
         r = {k: spec.get(k) for k in SPEC_FIELDS}
+        r.update(design)
         r.update(spec_id=spec["spec_id"], term=t.term,
                  role="treatment" if _is_treatment(t.term, terms) else "control",
                  coef=t.coef, se=t.se, pvalue=t.pvalue, ci_low=t.ci_low, ci_high=t.ci_high,
@@ -92,24 +91,18 @@ def _means(frame: pd.DataFrame, spec: dict, cluster: str) -> DidResult:
     return res
 
 
-# levels each subgroup column takes (prepare_sample builds them): a level without treated
-# post-period rows has no coefficient, and pyfixest just leaves it out
-SUBGROUP_LEVELS = {"head_educ": [1, 2, 3, 4, 5, 6], "head_female": [0, 1], "head_native_lang": [0, 1],
-                   "high_altitude": [0, 1], "locality_size": [1, 2, 3], "has_laborer": [0, 1]}
-
-
 def _check_subgroup_levels(frame: pd.DataFrame, spec: dict) -> None:
-    from .specs import SUBGROUPS
-
+    """A level without treated post-period rows has no coefficient (pyfixest just leaves it
+    out): stop and name it rather than show a table with a silently missing row."""
     name = spec.get("subgroup")
     if spec.get("family") != "subgroup" or not name:
         return
-    col = SUBGROUPS[name][0]
-    present = set(frame.loc[frame["D"] == 1, col].dropna().astype(float))
-    missing = [v for v in SUBGROUP_LEVELS[name] if float(v) not in present]
+    group = SUBGROUPS[name]
+    present = set(frame.loc[frame["D"] == 1, group.column].dropna().astype(float))
+    missing = [v for v in group.levels if float(v) not in present]
     if missing:
         raise ValueError(f"run_batch: spec {spec['spec_id']} ({spec['outcome']}): subgroup {name!r}: "
-                         f"level(s) {missing} of {col!r} have no treated post-period rows "
+                         f"level(s) {missing} of {group.column!r} have no treated post-period rows "
                          f"({len(frame)} rows in the sample)")
 
 
@@ -117,8 +110,14 @@ def run_batch(data: pd.DataFrame, specs: Sequence[dict] | pd.DataFrame, *,
               cluster: str = "locality") -> pd.DataFrame:
     """Estimate every spec on ``data`` (the spatial sample table); tidy store rows.
 
+    ``cluster``: the column whose clusters the standard errors account for (``did.cluster``);
+    each row records it, and the survey years of ``data``, as its design.
     Row order: specs in the given order, terms in pyfixest's order within a spec.
     """
+    if cluster not in data.columns:
+        raise KeyError(f"run_batch: cluster column {cluster!r} (did.cluster) is not in the sample table "
+                       f"(columns: {sorted(map(str, data.columns))})")
+    design = {"cluster": cluster, "years": join_ints(sorted(pd.unique(data["year"].astype("int64"))))}
     recs = spec_records(specs) if isinstance(specs, pd.DataFrame) else [dict(s) for s in specs]
     ids = [s["spec_id"] for s in recs]
     if len(set(ids)) != len(ids):
@@ -137,10 +136,10 @@ def run_batch(data: pd.DataFrame, specs: Sequence[dict] | pd.DataFrame, *,
         for s in members:
             if s["family"] == "means":
                 res = _means(frame, s, cluster)
-                results[s["spec_id"]] = _rows(s, res, prep_dropped, ["i(cell)"])
+                results[s["spec_id"]] = _rows(s, res, prep_dropped, ["i(cell)"], design)
                 continue
             _check_subgroup_levels(frame, s)
-            extra = SUBGROUP_MAIN_EFFECT.get(s.get("subgroup") or "")
+            extra = SUBGROUPS[s["subgroup"]].main_effect if s.get("subgroup") else None
             by_rhs.setdefault((s["terms"], extra or ""), []).append(s)
         for (terms_str, extra), ss in by_rhs.items():
             terms = _split_terms(terms_str)
@@ -153,32 +152,7 @@ def run_batch(data: pd.DataFrame, specs: Sequence[dict] | pd.DataFrame, *,
                                  nested=nested, cluster=cluster)
             for s in ss:
                 res = fits[(s["outcome"], int(s["model"]) - m0)]
-                results[s["spec_id"]] = _rows(s, res, prep_dropped, terms)
+                results[s["spec_id"]] = _rows(s, res, prep_dropped, terms, design)
     return store_frame([r for s in recs for r in results[s["spec_id"]]])
 
 
-def store_frame(rows: list[dict]) -> pd.DataFrame:
-    """Estimates-store rows as a frame with the store's dtypes (DD batches and matching alike)."""
-    out = pd.DataFrame(rows, columns=STORE_COLUMNS)
-    for c in ("nobs", "model"):
-        out[c] = out[c].astype("int64")
-    out["nclusters"] = out["nclusters"].astype("Int64")
-    for c in ("coef", "se", "pvalue", "ci_low", "ci_high", "r2", "r2_within", "radius_km", "band_km",
-              "sample_space_km"):
-        out[c] = out[c].astype("float64")
-    for c in ("placebo_start", "post_start"):
-        out[c] = out[c].astype("Int64")
-    # text columns: object dtype with None for missing, whatever the batch contains (pandas 3
-    # would otherwise infer "str" with NaN for some batches and object/None for others)
-    for c in ("ring", "subgroup", "sample", "terms", "family", "outcome", "term", "role", "spec_id", "dropped"):
-        out[c] = pd.Series([None if pd.isna(v) else str(v) for v in out[c]], index=out.index, dtype=object)
-    return out
-
-
-def order_store(store: pd.DataFrame) -> pd.DataFrame:
-    """Deterministic order for a concatenation of batches: family order, spec_id, term position."""
-    fam = {f: i for i, f in enumerate(FAMILIES)}
-    s = store.copy()
-    s["_f"] = s["family"].map(fam).fillna(99)
-    s["_i"] = s.groupby("spec_id", sort=False).cumcount()
-    return s.sort_values(["_f", "spec_id", "_i"], kind="mergesort").drop(columns=["_f", "_i"]).reset_index(drop=True)

@@ -5,13 +5,13 @@ estimates store can carry it). ``spec_id`` = first 12 hex digits of the SHA-1 of
 JSON (sorted keys, no spaces) of every other field: stable across processes, machines and
 ``PYTHONHASHSEED`` (Python's ``hash()`` is salted per process and is never used).
 
-Families (pra2_study.md §4.1; Tables 6–13, Figures 6–8):
+Families (docs/study.md §4.1; Tables 6–13, Figures 6–8):
 
 =========  ===================================================================================
 base       3 outcomes × models 1–3, D = treated × post at the study radius (Table 6, Annex A)
 radius     D at each radius in ``did.radii_km``, model 3 (Figure 6a)
-band       2.5 km distance bands × post, farthest band omitted, model 3 (Figure 6b)
-semester   treated × semester dummies, first semester (2007-I) omitted, model 3 (Table 7,
+band       ``did.band_width_km`` distance bands × post, farthest band omitted, model 3 (Figure 6b)
+semester   treated × semester dummies, first semester of ``years`` omitted, model 3 (Table 7,
            Figure 8; plus the poverty gap, Table 13b)
 gap        poverty gap, D, model 3 (Table 13a)
 placebo    pre-period years only, false start in each ``did.placebo_starts``, models 1–3 (Table 8)
@@ -38,30 +38,23 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from pra.config import check_did
+from pra.geo.sample import post, ring_label, sample_reasons, spatial_reasons, treated
+
+from .subgroups import add_group_columns, subgroup
+
 FAMILIES = ["base", "radius", "band", "semester", "gap", "placebo", "subgroup", "ring", "sample", "means"]
 SPEC_FIELDS = ["family", "outcome", "model", "terms", "radius_km", "ring", "sample", "placebo_start",
                "subgroup", "band_km", "post_start", "sample_space_km"]
 # the fields that define the estimation frame (specs sharing them share one prepared sample)
 PREP_FIELDS = ["sample", "radius_km", "ring", "placebo_start", "band_km", "post_start", "sample_space_km"]
 
+FIXED_EFFECTS = ["locality", "year"]  # every DD model (pra.did.batch.run_batch)
 LOCALITY_CHARS = ["rural", "altitude", "coast", "selva"]
 HEAD = ["head_female", "head_age", "educ_2", "educ_3", "educ_4", "educ_5", "educ_6", "educ_7",
         "head_married", "head_migrant"]
 HOUSEHOLD = ["electricity", "no_water", "no_sanitation", "cook_firewood", "wall_brick",
              "floor_finished", "roof_concrete_tile"]
-
-# subgroup name -> (group column built by prepare_sample, main effect to add or None when the
-# main effect is already a model-3 control or is absorbed by the locality FE)
-SUBGROUPS = {
-    "head_educ": ("educ_group", None),          # 1 none … 5 complete secondary, 6 higher (Table 9a)
-    "head_female": ("head_female", None),
-    "head_native_lang": ("head_native_lang", "head_native_lang"),
-    "high_altitude": ("high_altitude", None),   # locality altitude > 3,000 m (Table 10a)
-    "locality_size": ("locality_size", None),   # 1 ≤200, 2 201–2,000, 3 >2,000 inhabitants 2007
-    "has_laborer": ("has_laborer", None),       # Table 12 col. 7–9 (household level, in no model)
-}
-SUBGROUP_MAIN_EFFECT = {"has_laborer": "has_laborer", "head_native_lang": "head_native_lang"}
-
 
 def model_blocks(ref_year: int) -> dict[int, list[str]]:
     """Control terms added by each model (1: locality chars × year; 2: head; 3: household)."""
@@ -93,15 +86,6 @@ def spec_id(spec: dict) -> str:
     return hashlib.sha1(text.encode("ascii")).hexdigest()[:12]
 
 
-def _ring_str(ring: Iterable[float] | None) -> str | None:
-    if ring is None:
-        return None
-    lo, hi = (float(x) for x in ring)
-    if not lo < hi:
-        raise ValueError(f"did.rings_km: ring {ring!r} must be [inner, outer] with inner < outer")
-    return f"{lo:g}-{hi:g}"
-
-
 def _spec(family: str, outcome: str, model: int, terms: str, *, radius_km: float | None,
           sample: str, post_start: int, sample_space_km: float, ring: str | None = None,
           placebo_start: int | None = None, subgroup: str | None = None,
@@ -130,12 +114,13 @@ def build_specs(config: dict) -> pd.DataFrame:
         post_start = int(config["post_start"])
     except KeyError as e:
         raise KeyError(f"build_specs: config key {e} missing (need years, post_start, spatial, did)") from None
+    check_did(config)  # radii, rings, placebo starts, subgroups (pra.config: the messages name the key)
     outcomes = list(did["outcomes"])
     models = [int(m) for m in did.get("models", [1, 2, 3])]
     r0 = float(spatial["treatment_radius_km"])
     space = float(spatial["sample_space_km"])
     sample0 = spatial.get("sample", "producers")
-    ring0 = _ring_str(spatial.get("ring_km"))
+    ring0 = ring_label(spatial.get("ring_km"))
     common = dict(sample=sample0, post_start=post_start, sample_space_km=space)
     first_sem = f"{min(years)}-I"
     specs: list[dict] = []
@@ -143,8 +128,6 @@ def build_specs(config: dict) -> pd.DataFrame:
         for m in models:
             specs.append(_spec("base", y, m, "D", radius_km=r0, ring=ring0, **common))
     for r in did.get("radii_km", []):
-        if not 0 < float(r) <= space:
-            raise ValueError(f"did.radii_km: radius {r} outside (0, sample_space_km={space}]")
         for y in outcomes:
             specs.append(_spec("radius", y, 3, "D", radius_km=r, ring=ring0, **common))
     bw = did.get("band_width_km")
@@ -158,22 +141,17 @@ def build_specs(config: dict) -> pd.DataFrame:
                            radius_km=r0, ring=ring0, **common))
     specs.append(_spec("gap", "poverty_gap", 3, "D", radius_km=r0, ring=ring0, **common))
     for p in did.get("placebo_starts", []):
-        if not min(years) < int(p) < post_start:
-            raise ValueError(f"did.placebo_starts: {p} must lie strictly inside the pre-period "
-                             f"({min(years)}, {post_start})")
         for y in outcomes:
             for m in models:
                 specs.append(_spec("placebo", y, m, "D", radius_km=r0, ring=ring0,
                                    placebo_start=p, **common))
     for g in did.get("subgroups", []):
-        if g not in SUBGROUPS:
-            raise ValueError(f"did.subgroups: unknown subgroup {g!r} (known: {sorted(SUBGROUPS)})")
-        col = SUBGROUPS[g][0]
+        col = subgroup(g).column
         for y in outcomes:
             specs.append(_spec("subgroup", y, 3, f"i({col}, D)", radius_km=r0, ring=ring0,
                                subgroup=g, **common))
     for ring in did.get("rings_km", []):
-        rs = _ring_str(ring)
+        rs = ring_label(ring)
         for y in outcomes:
             specs.append(_spec("ring", y, 3, "D", radius_km=r0, ring=rs, **common))
     samples = list(did.get("samples", []))
@@ -277,6 +255,11 @@ def chunks_by_id(specs: pd.DataFrame | list[dict], batch_size: int) -> dict[str,
 # --------------------------------------------------------------------------------------------
 # estimation frame
 REQUIRED = ["year", "locality", "dist_km", "semester"]
+PLACEBO_POST_REASON = "post-period year (a placebo uses pre-period years only)"
+
+
+def _present(value) -> bool:
+    return value is not None and value is not pd.NA and not (isinstance(value, float) and math.isnan(value))
 
 
 def _missing_cols(data: pd.DataFrame, cols: list[str], what: str) -> None:
@@ -290,65 +273,51 @@ def prepare_sample(data: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, dict[s
     """The estimation frame for ``spec`` from the spatial sample table, and the rows it dropped.
 
     Builds: ``treated`` (dist_km ≤ radius_km), ``post`` (year ≥ post_start, or ≥ placebo_start on
-    pre-period years for placebos), ``D`` = treated × post, ``dband`` (2.5 km band index, band k =
+    pre-period years for placebos), ``D`` = treated × post, ``dband`` (band index of width band_km, band k =
     (k·w, (k+1)·w], 0 includes 0 km), education dummies ``educ_2..educ_7`` (none omitted),
     ``no_water``, ``no_sanitation``, group columns (``educ_group``, ``high_altitude``,
-    ``locality_size``) and ``cell`` (year × treated for the means family). Returns the frame and
-    ``{reason: rows}`` for every row removed (sample filter, outside the sample space, ring,
-    post-period rows of a placebo).
+    ``locality_size``: :mod:`pra.did.subgroups`) and ``cell`` (year × treated for the means
+    family). Returns the frame and ``{reason: rows}`` for every row removed, with the spatial
+    sample's rules and ledger reasons (:mod:`pra.geo.sample`: no usable coordinates, beyond the
+    sample space, in the ring, household type), then the post-period rows of a placebo.
     """
     _missing_cols(data, REQUIRED, "every specification")
     df = data.copy()
     dropped: dict[str, int] = {}
 
-    def drop(mask: pd.Series, reason: str) -> None:
+    def drop(reason: pd.Series) -> None:
+        """Drop the rows with a reason ("" = kept) and count them by reason."""
         nonlocal df
-        n = int(mask.sum())
-        if n:
-            dropped[reason] = dropped.get(reason, 0) + n
-            df = df.loc[~mask]
+        for why, n in reason[reason != ""].value_counts(sort=False).items():
+            dropped[why] = dropped.get(why, 0) + int(n)
+        df = df.loc[(reason == "").to_numpy()]
 
-    sample = spec.get("sample") or "producers"
-    if sample == "producers":
-        if "producer" in df.columns:
-            drop(df["producer"].fillna(0).astype(float) != 1, "sample:not_producer")
-    elif sample == "producers_and_laborers":
-        _missing_cols(df, ["producer", "has_laborer"], f"sample {sample}")
-        keep = (df["producer"].fillna(0).astype(float) == 1) | (df["has_laborer"].fillna(0).astype(float) == 1)
-        drop(~keep, "sample:neither_producer_nor_laborer")
-    elif sample == "laborers_only":
-        _missing_cols(df, ["producer", "has_laborer"], f"sample {sample}")
-        keep = (df["producer"].fillna(0).astype(float) != 1) & (df["has_laborer"].fillna(0).astype(float) == 1)
-        drop(~keep, "sample:not_laborer_only")
-    else:
-        raise ValueError(f"prepare_sample: unknown sample {sample!r}")
-
-    drop(df["dist_km"].isna(), "missing:dist_km")
-    space = float(spec.get("sample_space_km") or 20.0)
-    drop(df["dist_km"] > space, "outside_sample_space")
+    # the spatial sample's rules and reasons, in its order: distance first, then household type
     ring = spec.get("ring")
-    if ring:
-        lo, hi = (float(x) for x in str(ring).split("-"))
-        drop((df["dist_km"] > lo) & (df["dist_km"] <= hi), f"ring_{ring}km")
+    space = float(spec["sample_space_km"])
+    drop(spatial_reasons(df, sample_space_km=space, ring_km=ring))
+    sample = spec.get("sample") or "producers"
+    drop(sample_reasons(df, sample))
     post_start = int(spec["post_start"])
     year = df["year"].astype("int64")
     pstart = spec.get("placebo_start")
     if pstart is not None and not (isinstance(pstart, float) and math.isnan(pstart)):
-        drop(year >= post_start, "placebo:post_period")
+        drop(pd.Series(np.where(year >= post_start, PLACEBO_POST_REASON, ""), index=df.index, dtype=object))
         year = df["year"].astype("int64")
-        post = (year >= int(pstart)).astype("int64")
+        post_flag = post(year, int(pstart)).astype("int64")
     else:
-        post = (year >= post_start).astype("int64")
+        post_flag = post(year, post_start).astype("int64")
     if df.empty:
         raise ValueError(f"prepare_sample: no rows left for spec {spec.get('spec_id')} ({sample}, "
                          f"ring {ring}); dropped {dropped}")
-    df = df.assign(year=year, post=post)
+    df = df.assign(year=year, post=post_flag)
     radius = spec.get("radius_km")
-    radius = float(radius) if radius is not None and not (isinstance(radius, float) and math.isnan(radius)) else 10.0
-    df["treated"] = (df["dist_km"] <= radius).astype("int64")
-    df["D"] = df["treated"] * df["post"]
+    if _present(radius):  # the band family has no radius: its terms are band × post
+        df["treated"] = treated(df["dist_km"], float(radius)).astype("int64")
+        df["D"] = df["treated"] * df["post"]
+        df["cell"] = df["year"].astype(str) + np.where(df["treated"] == 1, "_treated", "_control")
     bw = spec.get("band_km")
-    if bw is not None and not (isinstance(bw, float) and math.isnan(bw)):
+    if _present(bw):
         nb = n_bands(space, bw)
         k = np.ceil(df["dist_km"].to_numpy(float) / float(bw) - 1e-12) - 1
         df["dband"] = np.clip(k, 0, nb - 1).astype("int64")
@@ -357,19 +326,12 @@ def prepare_sample(data: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, dict[s
         e = pd.to_numeric(df["head_educ"], errors="coerce")
         for lv in range(2, 8):
             df[f"educ_{lv}"] = np.where(e.isna(), np.nan, (e == lv).astype(float))
-        df["educ_group"] = np.where(e.isna(), np.nan, np.minimum(e, 6))  # 6 = any higher education
     if "water_public" in df.columns:
         df["no_water"] = 1.0 - pd.to_numeric(df["water_public"], errors="coerce")
     if "sanitation" in df.columns:
         s = df["sanitation"]
         df["no_sanitation"] = np.where(s.isna(), np.nan, (s.astype(str) == "none_other").astype(float))
-    if "altitude" in df.columns:
-        a = pd.to_numeric(df["altitude"], errors="coerce")
-        df["high_altitude"] = np.where(a.isna(), np.nan, (a > 3000).astype(float))
-    if "population_2007" in df.columns:
-        p = pd.to_numeric(df["population_2007"], errors="coerce")
-        df["locality_size"] = np.select([p.isna(), p <= 200, p <= 2000], [np.nan, 1.0, 2.0], 3.0)
-    df["cell"] = df["year"].astype(str) + np.where(df["treated"] == 1, "_treated", "_control")
+    add_group_columns(df)
     # bool/nullable columns → float so pyfixest sees plain numbers with NaN for missing
     for c in df.columns:
         if df[c].dtype == bool or str(df[c].dtype) in ("boolean", "Int8", "Int16", "Int32", "Int64", "Float64"):

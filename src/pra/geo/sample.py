@@ -1,5 +1,10 @@
 """The spatial sample (study §3.1.1, Figure 4) and Table 2.
 
+This module is the one home of the household-sample rules: the distance rules (treated, post,
+ring, sample space), the household types and the reasons a row is dropped. The spatial sample
+and every DD specification (:func:`pra.did.specs.prepare_sample`) apply them, so the ledger and
+the estimates store's ``dropped`` counts use the same words.
+
 Distance conventions (one rule everywhere): bands are right-closed, ``(lo, hi]`` with the first band
 ``[0, hi]``; treated ⇔ ``dist_km <= treatment_radius_km``; in the sample space ⇔
 ``dist_km <= sample_space_km``; in the non-contamination ring ``[inner, outer]`` ⇔
@@ -8,7 +13,8 @@ band '8-10'.
 
 Ledger stages (``pra.ledger``): ``spatial`` (entrants: every harmonised household-year; dropped:
 no usable coordinates, beyond the sample space, in the ring) then ``sample`` (the household-type
-rule of contract §1.2).
+rule of contract §1.2). The configuration is checked by :mod:`pra.config` (the one home of
+cross-key checks), also when these functions are called directly.
 """
 from __future__ import annotations
 
@@ -16,17 +22,33 @@ import numpy as np
 import pandas as pd
 
 from pra import ledger as ledger_mod
+from pra.config import check_bands, check_spatial
 
-SAMPLES = ("producers", "producers_and_laborers", "laborers_only")
-SAMPLE_DROP_REASON = {
-    "producers": "not a producer household",
-    "producers_and_laborers": "neither producer nor laborer household",
-    "laborers_only": "not a laborer-only household",
+# The household samples (contract §1.2): config name -> (what the notes call it, a column head,
+# why a household outside it is dropped). One set of rules and reasons for the spatial sample,
+# its ledger and every DD specification (pra.did.specs.prepare_sample).
+SAMPLE_RULES = {
+    "producers": ("producer households", "Producers", "not a producer household"),
+    "producers_and_laborers": ("producer and laborer households", "Producers and laborers",
+                               "neither producer nor laborer household"),
+    "laborers_only": ("laborer-only households", "Laborers only", "not a laborer-only household"),
 }
+SAMPLES = tuple(SAMPLE_RULES)
+SAMPLE_LABELS = {k: v[0] for k, v in SAMPLE_RULES.items()}
+SAMPLE_HEADS = {k: v[1] for k, v in SAMPLE_RULES.items()}
+SAMPLE_DROP_REASON = {k: v[2] for k, v in SAMPLE_RULES.items()}
+NO_COORDINATES = "no usable coordinates"
+
+
+class SampleColumnError(KeyError, ValueError):
+    """A column a sample rule needs is absent (a KeyError and a ValueError: both callers' kinds)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    return f"{float(x):g}"
 
 
 def band_labels(bands_km) -> list[str]:
@@ -45,59 +67,96 @@ def assign_band(dist_km: pd.Series, bands_km) -> pd.Series:
     return pd.Series(pd.array(out, dtype="string"), index=dist_km.index)
 
 
-def validate_bands(bands_km, sample_space_km) -> None:
-    b = list(bands_km or [])
-    if len(b) < 2 or b[0] != 0 or any(y <= x for x, y in zip(b, b[1:])):
-        raise ValueError(f"spatial.bands_km must start at 0 and increase strictly, got {bands_km!r}")
-    if b[-1] != sample_space_km:
-        raise ValueError(
-            f"spatial.bands_km must end at spatial.sample_space_km = {sample_space_km!r} "
-            f"(Table 2 splits the sample space), got {bands_km!r}"
-        )
+# ------------------------------------------------------------------------------------------------
+# the distance rules (one definition each)
+def ring_bounds(ring) -> tuple[float, float] | None:
+    """``[inner, outer]`` or the store's ``"inner-outer"`` text -> ``(inner, outer)``; None -> None."""
+    if ring is None or (isinstance(ring, float) and np.isnan(ring)) or ring == "":
+        return None
+    lo, hi = (float(x) for x in (str(ring).split("-") if isinstance(ring, str) else ring))
+    return lo, hi
 
 
-def validate_spatial(*, sample_space_km, treatment_radius_km, ring_km=None, bands_km, sample) -> None:
-    """Raise ValueError naming the config key (``spatial.*``) for inconsistent settings."""
-    if not (sample_space_km and sample_space_km > 0):
-        raise ValueError(f"spatial.sample_space_km must be > 0, got {sample_space_km!r}")
-    if not (treatment_radius_km and 0 < treatment_radius_km < sample_space_km):
-        raise ValueError(
-            f"spatial.treatment_radius_km = {treatment_radius_km!r} must be > 0 and smaller than "
-            f"spatial.sample_space_km = {sample_space_km!r} (controls lie between the two)"
-        )
-    validate_bands(bands_km, sample_space_km)
-    if ring_km is not None:
-        if len(ring_km) != 2:
-            raise ValueError(f"spatial.ring_km must be [inner, outer] or null, got {ring_km!r}")
-        inner, outer = ring_km
-        if not (0 <= inner < treatment_radius_km < outer):
-            raise ValueError(
-                f"spatial.ring_km = {list(ring_km)!r} must surround spatial.treatment_radius_km = "
-                f"{treatment_radius_km!r} (inner < radius < outer)"
-            )
-        if outer >= sample_space_km:
-            raise ValueError(
-                f"spatial.ring_km = {list(ring_km)!r} is wider than the sample space: its outer edge "
-                f"must be below spatial.sample_space_km = {sample_space_km!r}"
-            )
-    if sample not in SAMPLES:
-        raise ValueError(f"spatial.sample must be one of {SAMPLES}, got {sample!r}")
+def ring_label(ring) -> str | None:
+    """The ring as the store writes it: ``[9, 11]`` -> ``"9-11"``."""
+    b = ring_bounds(ring)
+    return None if b is None else f"{_fmt(b[0])}-{_fmt(b[1])}"
+
+
+def in_ring(dist_km: pd.Series, ring) -> pd.Series:
+    """In the non-contamination ring ``(inner, outer]``."""
+    b = ring_bounds(ring)
+    if b is None:
+        return pd.Series(False, index=dist_km.index)
+    return (dist_km > b[0]) & (dist_km <= b[1])
+
+
+def treated(dist_km: pd.Series, radius_km: float) -> pd.Series:
+    """Treated: within the treatment radius (a household exactly at the radius is treated)."""
+    return (dist_km <= float(radius_km)).astype("int8")
+
+
+def post(year: pd.Series, post_start: int) -> pd.Series:
+    return (year.astype(int) >= int(post_start)).astype("int8")
+
+
+def beyond_reason(sample_space_km: float) -> str:
+    return f"beyond the sample space (> {_fmt(sample_space_km)} km)"
+
+
+def ring_reason(ring) -> str:
+    return f"in the non-contamination ring ({ring_label(ring)} km)"
+
+
+def spatial_reasons(frame: pd.DataFrame, *, sample_space_km: float, ring_km=None) -> pd.Series:
+    """Why each row leaves the spatial sample ("" = kept), first rule that applies: no usable
+    coordinates (with the distance stage's reason in ``coord_reason`` when present), beyond
+    the sample space, in the ring."""
+    d = pd.to_numeric(frame["dist_km"], errors="coerce")
+    reason = pd.Series("", index=frame.index, dtype=object)
+    if "coord_reason" in frame.columns:
+        bad = frame["coord_reason"].fillna("").astype(str) != ""
+        reason[bad] = f"{NO_COORDINATES}: " + frame.loc[bad, "coord_reason"].astype(str)
+        # ingest blanks out-of-range module-100 coordinates (and flags them in unknown_codes): name
+        # the raw values instead of calling them missing (swapped lat/lon, a point outside Peru)
+        missing = bad & (frame["coord_reason"] == "missing coordinates")
+        if "unknown_codes" in frame.columns and missing.any():
+            flags = (frame.loc[missing, "unknown_codes"].astype(str)
+                     .str.findall(r"100\.(?:latitud|longitud)=[^;]*").str.join(", "))
+            flags = flags[flags != ""]
+            reason[flags.index] = f"{NO_COORDINATES}: out of range in module 100 (" + flags + ")"
+    else:
+        bad = pd.Series(False, index=frame.index)
+    nodist = ~bad & d.isna()
+    reason[nodist] = NO_COORDINATES
+    bad = bad | nodist
+    beyond = ~bad & ~(d <= float(sample_space_km))
+    reason[beyond] = beyond_reason(sample_space_km)
+    if ring_bounds(ring_km) is not None:
+        reason[~bad & ~beyond & in_ring(d, ring_km)] = ring_reason(ring_km)
+    return reason
 
 
 def sample_mask(households: pd.DataFrame, sample: str) -> pd.Series:
     """Contract §1.2 household rules on the harmonised ``producer`` and ``has_laborer`` flags."""
-    for col in ["producer", "has_laborer"]:
-        if col not in households.columns:
-            raise ValueError(f"harmonised table: missing column {col!r} (needed by spatial.sample)")
-    prod = households["producer"].fillna(0).astype(int) == 1
-    lab = households["has_laborer"].fillna(0).astype(int) == 1
+    if sample not in SAMPLE_RULES:
+        raise ValueError(f"spatial.sample must be one of {SAMPLES}, got {sample!r}")
+    need = ["producer"] if sample == "producers" else ["producer", "has_laborer"]
+    miss = [c for c in need if c not in households.columns]
+    if miss:
+        raise SampleColumnError(f"sample table: missing column(s) {miss} needed by the household sample "
+                                f"{sample!r} (columns: {sorted(map(str, households.columns))})")
+    prod = households["producer"].fillna(0).astype(float) == 1
     if sample == "producers":
         return prod
-    if sample == "producers_and_laborers":
-        return prod | lab
-    if sample == "laborers_only":
-        return lab & ~prod
-    raise ValueError(f"spatial.sample must be one of {SAMPLES}, got {sample!r}")
+    lab = households["has_laborer"].fillna(0).astype(float) == 1
+    return prod | lab if sample == "producers_and_laborers" else lab & ~prod
+
+
+def sample_reasons(frame: pd.DataFrame, sample: str) -> pd.Series:
+    """Why each row is not in the household sample ("" = kept)."""
+    keep = sample_mask(frame, sample)
+    return pd.Series(np.where(keep, "", SAMPLE_DROP_REASON[sample]), index=frame.index, dtype=object)
 
 
 def attach_distances(households: pd.DataFrame, distances: pd.DataFrame) -> pd.DataFrame:
@@ -134,41 +193,24 @@ def spatial_sample(
     Returns the kept rows with ``dist_km``, ``nearest_id``, ``band``, ``treated``, ``post``,
     ``in_ring`` added, and the ledger rows for every household-year that entered.
     """
-    validate_spatial(sample_space_km=sample_space_km, treatment_radius_km=treatment_radius_km,
-                     ring_km=ring_km, bands_km=bands_km, sample=sample)
+    check_spatial({"sample_space_km": sample_space_km, "treatment_radius_km": treatment_radius_km,
+                   "ring_km": ring_km, "bands_km": bands_km, "sample": sample})
     hh = attach_distances(households, distances)
     d = hh["dist_km"]
     hh["band"] = assign_band(d, bands_km)
-    hh["treated"] = (d <= treatment_radius_km).astype("int8")
-    hh["post"] = (hh["year"].astype(int) >= int(post_start)).astype("int8")
-    if ring_km is not None:
-        hh["in_ring"] = ((d > ring_km[0]) & (d <= ring_km[1])).astype(bool)
-    else:
-        hh["in_ring"] = False
+    hh["treated"] = treated(d, treatment_radius_km)
+    hh["post"] = post(hh["year"], post_start)
+    hh["in_ring"] = in_ring(d, ring_km).astype(bool)
 
     # stage 1: spatial
-    reason = pd.Series("", index=hh.index, dtype=object)
-    bad = hh["coord_reason"] != ""
-    reason[bad] = "no usable coordinates: " + hh.loc[bad, "coord_reason"]
-    # ingest blanks out-of-range module-100 coordinates (and flags them in unknown_codes): name
-    # the raw values instead of calling them missing (swapped lat/lon, a point outside Peru)
-    if "unknown_codes" in hh.columns:
-        flags = hh["unknown_codes"].astype(str).str.findall(r"100\.(?:latitud|longitud)=[^;]*").str.join(", ")
-        oor = bad & (hh["coord_reason"] == "missing coordinates") & (flags != "")
-        reason[oor] = "no usable coordinates: out of range in module 100 (" + flags[oor] + ")"
-    beyond = ~bad & ~(d <= sample_space_km)
-    reason[beyond] = f"beyond the sample space (> {_fmt(sample_space_km)} km)"
-    ring = ~bad & ~beyond & hh["in_ring"]
-    if ring_km is not None:
-        reason[ring] = f"in the non-contamination ring ({_fmt(ring_km[0])}-{_fmt(ring_km[1])} km)"
+    reason = spatial_reasons(hh, sample_space_km=sample_space_km, ring_km=ring_km)
     led_spatial = ledger_mod.entries(hh, "spatial", reason)
     kept = hh[reason == ""]
 
     # stage 2: household type
-    keep = sample_mask(kept, sample)
-    reason2 = pd.Series(np.where(keep, "", SAMPLE_DROP_REASON[sample]), index=kept.index)
+    reason2 = sample_reasons(kept, sample)
     led_sample = ledger_mod.entries(kept, "sample", reason2)
-    out = kept[keep.to_numpy()].drop(columns=["coord_reason"]).reset_index(drop=True)
+    out = kept[(reason2 == "").to_numpy()].drop(columns=["coord_reason"]).reset_index(drop=True)
     led = pd.concat([led_spatial, led_sample], ignore_index=True)
     return out, led
 
@@ -186,9 +228,7 @@ def table2(
     ``households_with_dist``: harmonised rows with ``dist_km`` (NaN = no usable coordinates),
     ``year`` and the sample flags; restricted to ``sample`` (the study: producers) and ``years``.
     """
-    validate_bands(bands_km, sample_space_km)
-    if sample not in SAMPLES:
-        raise ValueError(f"spatial.sample must be one of {SAMPLES}, got {sample!r}")
+    check_bands(bands_km, sample_space_km)
     h = households_with_dist
     h = h[sample_mask(h, sample).to_numpy() & h["year"].astype(int).isin([int(y) for y in years]).to_numpy()]
     d = pd.to_numeric(h["dist_km"], errors="coerce")

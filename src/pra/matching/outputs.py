@@ -112,22 +112,36 @@ def table16(result: MatchingResult) -> pd.DataFrame:
     return t
 
 
-def estimates_rows(result: MatchingResult, data: pd.DataFrame, dropped: pd.DataFrame) -> pd.DataFrame:
-    """Estimates-store rows (contract §5, columns of :data:`pra.did.batch.STORE_COLUMNS`).
+def estimates_rows(result: MatchingResult, data: pd.DataFrame, dropped: pd.DataFrame,
+                   baseline_months=None) -> pd.DataFrame:
+    """Estimates-store rows (contract §5, columns of :data:`pra.store.STORE_COLUMNS`).
 
     family 'matching'; ``model`` 1 = matching DD (Table 16 row a), 2 = DD without matching
     (row b); ``term`` 'att_dd' / 'dd'; nobs = households of both periods used; nclusters =
     populated centres of both periods (a centre in both periods counts twice, as the bootstrap
-    treats it); ``dropped`` = JSON of the sample rows not used, by reason.
+    treats it); ``dropped`` = JSON of the sample rows not used, by reason. The design columns
+    record the periods, the kernel settings, the bootstrap and ``baseline_months`` (the
+    baseline's interview months, ``matching.baseline_months``), so the tables describe the
+    design of these estimates.
     """
     import json
 
-    from pra.did.batch import store_frame
+    from pra.store import join_ints, store_frame
 
     dropped_json = json.dumps({r: int(n) for r, n in dropped.groupby("reason")["rows"].sum().items()},
                               sort_keys=True) if len(dropped) else "{}"
     nobs = int(len(data))
     ncl = int(result.counts["n_clusters"].sum())
+    st = result.settings
+    design = {
+        # the bootstrap resamples the sample's clusters: populated centres (pra.matching.sample)
+        "cluster": "locality", "years": join_ints(result.periods),
+        "baseline_year": int(result.periods[0]), "followup_year": int(result.periods[1]),
+        "baseline_months": join_ints(baseline_months), "kernel": st["kernel"],
+        "bandwidth": st["bandwidth"], "common_support": st["common_support"] or "none",
+        "trim_pct": st["trim_pct"] if st["common_support"] == "trim" else np.nan,
+        "bootstrap_reps": st["reps"], "seed": st["seed"],
+    }
     rows = []
     for _, r in result.table.iterrows():
         est = r["estimator"]
@@ -141,7 +155,7 @@ def estimates_rows(result: MatchingResult, data: pd.DataFrame, dropped: pd.DataF
                      f"support={result.settings['common_support'] or 'none'};reps={result.settings['reps']}",
             "radius_km": np.nan, "ring": None, "sample": "matching", "placebo_start": pd.NA,
             "subgroup": None, "band_km": np.nan, "post_start": pd.NA, "sample_space_km": np.nan,
-            "dropped": dropped_json,
+            **design, "dropped": dropped_json,
         })
     return store_frame(rows)
 
@@ -158,6 +172,7 @@ def run_matching(
     reps: int = 200,
     seed: int = 0,
     on_separation: str = "raise",
+    baseline_months=None,
 ) -> MatchingOutputs:
     """Estimate Design 2 on the matching sample and assemble Tables 14–16, Figure 9's data and
     the estimates-store rows. Rows with a missing outcome, covariate or cluster are dropped and
@@ -169,6 +184,9 @@ def run_matching(
     records it in ``covariates_dropped`` (small samples: e.g. 4 university-educated heads, all
     treated, in the scale-0.1 baseline). Stata would also drop the perfectly predicted rows;
     here they stay, matched on the remaining covariates.
+
+    ``baseline_months``: the baseline's interview months (``matching.baseline_months``, applied
+    by :func:`pra.matching.sample.matching_sample`), recorded in the store rows.
     """
     if on_separation not in ("raise", "drop_covariate"):
         raise ValueError(f"on_separation must be 'raise' or 'drop_covariate', got {on_separation!r}")
@@ -189,7 +207,8 @@ def run_matching(
     dens = score_densities(res.scores, data["treated"], data["period"], res.weights)
     return MatchingOutputs(
         result=res, data=data, dropped=dropped, table14=table14(res), table15=t15,
-        table16=table16(res), densities=dens, estimates=estimates_rows(res, data, dropped), covariates_dropped=sep,
+        table16=table16(res), densities=dens, estimates=estimates_rows(res, data, dropped, baseline_months),
+        covariates_dropped=sep,
     )
 
 

@@ -19,6 +19,7 @@ PACKAGES = ["pra", "snakemake", "pyfixest", "pandas", "numpy", "statsmodels", "d
             "pyreadstat", "openpyxl"]
 
 # Descriptions by path pattern (first match wins); fnmatch-style patterns on the relative path.
+# ``{key}`` is filled with the run's design words (pra.report.design.design_words).
 DESCRIPTIONS: list[tuple[str, str]] = [
     ("results/tables/summary.*", "Executive summary: DD (Table 6, model 1) vs matching DD (Table 16 a)"),
     ("results/tables/table1.*", "Table 1: geo-referencing of the PRA-II register by department"),
@@ -41,12 +42,14 @@ DESCRIPTIONS: list[tuple[str, str]] = [
     ("results/tables/tables.xlsx", "Every table, one sheet per table"),
     ("results/figures/speccurve_*", "Specification curve of one outcome (every single-effect DD estimate)"),
     ("results/figures/figure6.*", "Figure 6: DD estimate by treatment radius and by distance band"),
-    ("results/figures/figure7.*", "Figure 7: conditional mean of ln expenditure by year, treated vs control"),
+    ("results/figures/figure7.*", "Figure 7: conditional mean of ln expenditure by year, treated (within "
+                                  "{radius} km) vs control"),
     ("results/figures/figure8.*", "Figure 8: DD impacts by semester"),
     ("results/geo/map1.*", "Map 1: PRA-II localities and ENAHO conglomerates"),
     ("results/geo/table1.csv", "Geo stage: Table 1 data"),
     ("results/geo/table2.csv", "Geo stage: Table 2 data"),
-    ("results/geo/sample.parquet", "Spatial DD sample (producer households in the sample space)"),
+    ("results/geo/sample.parquet", "Spatial DD sample ({sample} within {space} km, ENAHO {years})"),
+    ("results/geo/sample_space.parquet", "Every household-year within {space} km (the DD grid's input)"),
     ("results/estimates/estimates.parquet", "DD estimates store (one row per coefficient of every specification)"),
     ("results/matching/estimates.parquet", "Matching-design rows of the estimates store"),
     ("results/matching/figure9.*", "Figure 9: propensity-score densities before/after matching"),
@@ -65,13 +68,31 @@ def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def describe(path: str) -> str:
+def describe(path: str, words: Mapping[str, str] | None = None) -> str:
+    """What ``path`` is; ``words``: the run's design words (needed by the descriptions that name
+    the design, which are left out without them)."""
     from fnmatch import fnmatch
 
     for pattern, text in DESCRIPTIONS:
         if fnmatch(path, pattern):
-            return text
+            if "{" not in text:
+                return text
+            return text.format(**words) if words else ""
     return ""
+
+
+def index_notes(config: Mapping) -> list[str]:
+    """The index's notes, in this configuration's words."""
+    from pra.report import TABLE_NAMES
+    from pra.report.design import design_words
+
+    w = design_words(config)
+    return [
+        "Tables: results/tables/NAME.tex, .html, .md, .csv; NAME = " + ", ".join(TABLE_NAMES) + ".",
+        "Stars: * p < 0.10, ** p < 0.05, *** p < 0.01; standard errors in parentheses below each coefficient "
+        f"(DD: clustered by {w['cluster']}; matching: bootstrap resampling clusters of {w['matching_cluster']}).",
+        "The HTML report: `snakemake --report results/report.html` (not part of `all`).",
+    ]
 
 
 def _version(pkg: str) -> str:
@@ -81,13 +102,13 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
-def _table(paths: Sequence[str], with_description: bool = True) -> list[str]:
+def _table(paths: Sequence[str], with_description: bool = True, words: Mapping[str, str] | None = None) -> list[str]:
     lines = (["| file | what it is | sha256 |", "|---|---|---|"] if with_description
              else ["| file | sha256 |", "|---|---|"])
     for p in paths:
         if not Path(p).is_file():
             raise FileNotFoundError(f"results index: {p} does not exist (listed as an output or input)")
-        d = describe(str(p)).replace("|", "/")
+        d = describe(str(p), words).replace("|", "/")
         lines.append(f"| `{p}` | {d} | `{sha256(p)}` |" if with_description else f"| `{p}` | `{sha256(p)}` |")
     return lines
 
@@ -97,12 +118,15 @@ def render_index(*, outputs: Mapping[str, Sequence[str]], stage_inputs: Sequence
     """The README text. ``outputs``: chapter heading → files written by the report stage;
     ``stage_inputs``: files of earlier stages the tables and figures were built from;
     ``raw_inputs``: the data files the workflow read (ENAHO modules, register, …)."""
+    from pra.report.design import design_words
+
+    words = design_words(config)
     lines = ["# Results index", "",
              "Written by the workflow (rule `results_index`); do not edit. Every file below with its",
              "SHA-256; the configuration and package versions that produced them are at the end.", ""]
     for heading, files in outputs.items():
-        lines += [f"## {heading}", ""] + _table(list(files)) + [""]
-    lines += ["## Inputs of the tables and figures (earlier stages)", ""] + _table(list(stage_inputs)) + [""]
+        lines += [f"## {heading}", ""] + _table(list(files), words=words) + [""]
+    lines += ["## Inputs of the tables and figures (earlier stages)", ""] + _table(list(stage_inputs), words=words) + [""]
     lines += ["## Raw inputs", ""] + _table(list(raw_inputs), with_description=False) + [""]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]

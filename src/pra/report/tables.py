@@ -34,23 +34,15 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from pra.did import stars
+from pra.did.subgroups import SUBGROUPS, in_table, level_label, level_order
+from pra.geo.sample import SAMPLE_HEADS, SAMPLE_LABELS, SAMPLES
 from pra.report import TABLE_NAMES
+from pra.report.design import (OUTCOME_LABELS, STAR_NOTE, DDDesign, MatchingDesign,  # noqa: F401
+                               cluster_text, dd_design, km, matching_design, ordered_outcomes, outcome_label,
+                               period_text)
 
 ROW_KINDS = ("coef", "se", "stat", "yesno", "panel", "text")
 FORMATS = ("tex", "html", "md", "csv")  # = pra.report.TABLE_FORMATS
-
-OUTCOME_LABELS = {
-    "ln_pc_exp": "Ln(per capita expenditure)",
-    "poor": "Monetary poverty",
-    "subj_poor_living": "Subjective poverty (living conditions)",
-    "subj_poor_self": "Subjective poverty (self-definition)",
-    "poverty_gap": "Poverty gap",
-    "pc_exp_real": "Per capita expenditure",
-}
-SHORT_OUTCOME_LABELS = {"ln_pc_exp": "Ln(pc exp.)", "poor": "Mon. poverty", "subj_poor_living": "Subj. poverty",
-                        "subj_poor_self": "Subj. poverty (self)", "poverty_gap": "Poverty gap"}
-DD_OUTCOMES = ["ln_pc_exp", "poor", "subj_poor_living"]
-MATCHING_OUTCOMES = ["ln_pc_exp", "poor", "subj_poor_self", "subj_poor_living"]
 
 # Control rows of the models (Annex A, Table 6's Yes/No rows): label per store term.
 TERM_LABELS = {
@@ -64,18 +56,11 @@ TERM_LABELS = {
     "head_native_lang": "Native language (Quechua/Aymara)", "has_laborer": "Has laborer member",
     "rural": "Rural", "altitude": "Altitude", "coast": "Coast", "selva": "Selva",
 }
-SUBGROUP_LEVELS = {
-    "head_educ": {1: "with no education", 2: "incomplete primary", 3: "complete primary",
-                  4: "incomplete secondary", 5: "complete secondary", 6: "higher education"},
-    "head_female": {0: "male head", 1: "female head"},
-    "head_native_lang": {1: "Quechua/Aymara", 0: "Spanish"},
-    "high_altitude": {0: "altitude ≤ 3,000 m", 1: "altitude > 3,000 m"},
-    "locality_size": {1: "dispersed rural (≤ 200 inhabitants)", 2: "concentrated rural (201–2,000)",
-                      3: "urban (> 2,000)"},
-    "has_laborer": {1: "with laborer member", 0: "without laborer member"},
-}
-STAR_NOTE = "* p < 0.10, ** p < 0.05, *** p < 0.01."
-DD_NOTE = ("Standard errors clustered by locality (populated centre) in parentheses. " + STAR_NOTE)
+# Summary rows: the two subjective poverty measures are numbered as in the study's summary.
+SUMMARY_LABELS = {"subj_poor_self": "Subjective poverty 1 (self-definition)",
+                  "subj_poor_living": "Subjective poverty 2 (living conditions)"}
+# Why an outcome of the matching design has no spatial DD estimate (a fact of ENAHO's questionnaires).
+NO_DD_REASON = {"subj_poor_self": "ENAHO 2012 does not ask it"}
 
 
 class TableError(ValueError):
@@ -387,8 +372,10 @@ def _fixed_zip_times(data: bytes) -> bytes:
 
 # --------------------------------------------------------------------------------------------
 # store access
+# what the tables read from the store (pra.store.STORE_COLUMNS has more)
 STORE_REQUIRED = ["spec_id", "family", "outcome", "model", "term", "role", "coef", "se", "pvalue",
-                  "nobs", "r2", "radius_km", "ring", "sample", "placebo_start", "subgroup"]
+                  "nobs", "r2", "radius_km", "ring", "sample", "placebo_start", "subgroup",
+                  "post_start", "sample_space_km", "cluster", "years"]
 
 
 def check_columns(df: pd.DataFrame, required: Iterable[str], where: str) -> None:
@@ -405,6 +392,18 @@ class Store:
         self.df = df
         self.where = where
         self.missing: list[str] = []  # cells left empty because the grid has no such estimate
+        self._design: DDDesign | None = None
+        self.design  # noqa: B018  (read now: a store of two designs stops before any table)
+
+    @property
+    def design(self) -> DDDesign:
+        """The design of the base specification (radius, sample, post period, cluster, years)."""
+        if self._design is None:
+            try:
+                self._design = dd_design(self.df, where=self.where)
+            except ValueError as err:
+                raise TableError(str(err)) from None
+        return self._design
 
     def rows(self, family: str, role: str = "treatment", **eq) -> pd.DataFrame:
         m = (self.df["family"] == family) & (self.df["role"] == role)
@@ -434,6 +433,16 @@ class Store:
             raise TableError(f"{self.where}: {len(vals)} specs for family={family} {eq}: expected one")
         return vals.iloc[0]
 
+    def model_text(self, family: str) -> str:
+        """"model 3" (or "models 1–3") as the store records the family's specifications."""
+        ms = sorted(int(m) for m in self.rows(family)["model"].dropna().unique())
+        if not ms:
+            return "model (none estimated)"
+        return f"model {ms[0]}" if len(ms) == 1 else f"models {period_text(ms)}"
+
+    def family_models(self, family: str) -> list[int]:
+        return sorted(int(m) for m in self.rows(family)["model"].dropna().unique())
+
 
 def _missing_note(t: Table, store: Store, before: int) -> None:
     miss = store.missing[before:]
@@ -461,15 +470,21 @@ def _yesno(t: Table, models: Sequence[int]) -> None:
 
 
 def _models(store: Store) -> list[int]:
-    base = store.rows("base")
-    ms = sorted(int(m) for m in base["model"].dropna().unique())
+    ms = store.family_models("base")
     return ms or [1, 2, 3]
 
 
 def _outcomes(store: Store, family: str = "base") -> list[str]:
     present = set(store.rows(family)["outcome"])
-    out = [o for o in DD_OUTCOMES if o in present] + sorted(present - set(DD_OUTCOMES))
-    return out or list(DD_OUTCOMES)
+    return ordered_outcomes(present or set(store.rows("base")["outcome"]))
+
+
+def _one_model(store: Store, family: str, n: int) -> list[int]:
+    """The model of a single-model family, repeated for ``n`` columns (Yes/No rows)."""
+    ms = store.family_models(family)
+    if len(ms) > 1:
+        raise TableError(f"{store.where}: family {family!r} has models {ms}; its table shows one")
+    return [ms[0] if ms else _models(store)[-1]] * n
 
 
 def _semester_label(term: str) -> str:
@@ -483,42 +498,72 @@ def _sem_key(term: str) -> tuple[int, int]:
     return int(year), 0 if half == "I" else 1
 
 
+def _omitted_semester(store: Store, family: str = "semester") -> str:
+    """The reference semester as the specification wrote it (``ref="2007-I"``)."""
+    terms = store.rows(family)["terms"].dropna().unique() if "terms" in store.df.columns else []
+    for t in terms:
+        m = re.search(r'ref="([^"]+)"', str(t))
+        if m:
+            return m.group(1)
+    return store.design.first_semester
+
+
 def _level(term: str) -> float:
     # 'educ_group::3.0:D' -> 3.0
     return float(term.split("::", 1)[1].rsplit(":", 1)[0])
 
 
+def _dd_note(store: Store, what: str = "") -> str:
+    """``what`` (the table's own design sentence), then the SEs and stars of this run."""
+    return (what + " " if what else "") + store.design.se_note()
+
+
 # --------------------------------------------------------------------------------------------
 # DD tables (store)
-def table6(store: Store) -> Table:
+def _base_table(store: Store, name: str, title: str, controls: bool) -> tuple[Table, int]:
+    """Table 6 (``controls`` False) or Annex A (every control coefficient too): one panel per
+    outcome, one column per model. Returns the table and the count of missing cells before it."""
     models = _models(store)
-    t = Table("table6", "Table 6. Base estimations for the DD estimator",
-              [f"Model ({m})" for m in models])
+    t = Table(name, title, [f"Model ({m})" for m in models])
     n0 = len(store.missing)
     for y in _outcomes(store):
-        t.panel(OUTCOME_LABELS.get(y, y))
+        t.panel(outcome_label(y))
         t.add_estimates("Post", [store.one("base", "D", outcome=y, model=m) for m in models])
+        ctrl = store.rows("base", role="control", outcome=y) if controls else store.df.iloc[0:0]
+        for term in sorted(set(ctrl["term"]), key=_control_key):
+            ests = []
+            for m in models:
+                r = ctrl[(ctrl["term"] == term) & (ctrl["model"] == m)]
+                ests.append(r.iloc[0] if len(r) else None)  # a control absent from a model: empty
+            t.add_estimates(_control_label(term), ests)
         _stat_row(t, "Observations", [store.spec_stat("base", "nobs", outcome=y, model=m) for m in models])
         _stat_row(t, "R²", [store.spec_stat("base", "r2", outcome=y, model=m) for m in models], fmt_num)
     _yesno(t, models)
-    t.notes.append("Post = treated (≤ treatment radius of the nearest PRA-II locality) × post-period (2010–2012). "
-                   + DD_NOTE)
+    return t, n0
+
+
+def table6(store: Store) -> Table:
+    t, n0 = _base_table(store, "table6", "Table 6. Base estimations for the DD estimator", controls=False)
+    d = store.design
+    t.notes.append(_dd_note(store, f"{d.post_definition()}; {d.sample_label} within "
+                                   f"{km(d.sample_space_km)} km, years {period_text(d.years)}."))
     _missing_note(t, store, n0)
     return t
 
 
 def table7(store: Store) -> Table:
-    outs = [y for y in _outcomes(store, "semester") if y != "poverty_gap"]
+    outs = [y for y in _outcomes(store, "semester") if y != "poverty_gap"]  # the gap: Table 13b
     t = Table("table7", "Table 7. Dynamics of impacts by semester",
-              [f"{OUTCOME_LABELS.get(y, y)} ({i})" for i, y in enumerate(outs, 1)])
+              [f"{outcome_label(y)} ({i})" for i, y in enumerate(outs, 1)])
     n0 = len(store.missing)
     terms = sorted(set(store.rows("semester")["term"]), key=_sem_key)
     for term in terms:
         t.add_estimates(_semester_label(term), [store.one("semester", term, outcome=y) for y in outs])
     _stat_row(t, "Observations", [store.spec_stat("semester", "nobs", outcome=y) for y in outs])
     _stat_row(t, "R²", [store.spec_stat("semester", "r2", outcome=y) for y in outs], fmt_num)
-    _yesno(t, [3] * len(outs))
-    t.notes.append("Treated × semester dummies, first semester (2007-I) omitted; model 3. " + DD_NOTE)
+    _yesno(t, _one_model(store, "semester", len(outs)))
+    t.notes.append(_dd_note(store, f"Treated × semester dummies, first semester ({_omitted_semester(store)}) "
+                                   f"omitted; {store.model_text('semester')}."))
     _missing_note(t, store, n0)
     return t
 
@@ -529,7 +574,7 @@ def table8(store: Store) -> Table:
     cols, groups = [], []
     k = 0
     for y in outs:
-        groups.append((OUTCOME_LABELS.get(y, y), len(models)))
+        groups.append((outcome_label(y), len(models)))
         for m in models:
             k += 1
             cols.append(f"Model {m} ({k})")
@@ -545,48 +590,44 @@ def table8(store: Store) -> Table:
         _stat_row(t, "R²", [store.spec_stat("placebo", "r2", outcome=y, model=m, placebo_start=p) for y, m in keys], fmt_num)
     if not starts:
         t.notes.append("No placebo specification in this configuration (did.placebo_starts is empty).")
-    t.notes.append("Pre-period years only (2007–2009); Post = treated × (year ≥ false start). " + DD_NOTE)
+    t.notes.append(_dd_note(store, f"Pre-period years only ({period_text(store.design.pre_years)}); "
+                                   "Post = treated × (year ≥ false start)."))
     _missing_note(t, store, n0)
     return t
 
 
-def _subgroup_table(store: Store, name: str, title: str, panels: Sequence[tuple[str, str]]) -> Table:
+def _subgroup_table(store: Store, name: str, title: str) -> Table:
     outs = _outcomes(store, "subgroup")
-    t = Table(name, title, [f"{OUTCOME_LABELS.get(y, y)} ({i})" for i, y in enumerate(outs, 1)])
+    t = Table(name, title, [f"{outcome_label(y)} ({i})" for i, y in enumerate(outs, 1)])
     n0 = len(store.missing)
-    for letter, (sub, heading) in zip("abcdefgh", panels):
-        t.panel(f"{letter}) {heading}")
-        rows = store.rows("subgroup", subgroup=sub)
+    for letter, group in zip("abcdefgh", in_table(name)):
+        t.panel(f"{letter}) {group.heading}")
+        rows = store.rows("subgroup", subgroup=group.name)
         if rows.empty:
-            store.missing.append(f"subgroup/{sub}")
+            store.missing.append(f"subgroup/{group.name}")
             continue
-        labels = SUBGROUP_LEVELS.get(sub, {})
-        for term in sorted(set(rows["term"]), key=_level):
-            lv = _level(term)
-            lab = labels.get(int(lv), f"{sub} = {lv:g}") if float(lv).is_integer() else f"{sub} = {lv:g}"
-            t.add_estimates(f"Post × {lab}", [store.one("subgroup", term, outcome=y, subgroup=sub) for y in outs])
-        _stat_row(t, "Observations", [store.spec_stat("subgroup", "nobs", outcome=y, subgroup=sub) for y in outs])
-        _stat_row(t, "R²", [store.spec_stat("subgroup", "r2", outcome=y, subgroup=sub) for y in outs], fmt_num)
-    t.notes.append("Post interacted with the group dummies; model 3. " + DD_NOTE)
+        for term in sorted(set(rows["term"]), key=lambda x: level_order(group.name, _level(x))):
+            lab = level_label(group.name, _level(term))
+            t.add_estimates(f"Post × {lab}", [store.one("subgroup", term, outcome=y, subgroup=group.name) for y in outs])
+        _stat_row(t, "Observations", [store.spec_stat("subgroup", "nobs", outcome=y, subgroup=group.name) for y in outs])
+        _stat_row(t, "R²", [store.spec_stat("subgroup", "r2", outcome=y, subgroup=group.name) for y in outs], fmt_num)
+    t.notes.append(_dd_note(store, f"Post interacted with the group dummies; {store.model_text('subgroup')}."))
     _missing_note(t, store, n0)
     return t
 
 
 def table9(store: Store) -> Table:
-    return _subgroup_table(store, "table9", "Table 9. Heterogeneity of impacts by characteristics of the household head", [
-        ("head_educ", "By the household head's education level"), ("head_female", "By the household head's sex"),
-        ("head_native_lang", "By the household head's mother tongue")])
+    return _subgroup_table(store, "table9", "Table 9. Heterogeneity of impacts by characteristics of the household head")
 
 
 def table10(store: Store) -> Table:
-    return _subgroup_table(store, "table10", "Table 10. Heterogeneity of impacts by characteristics of the locality", [
-        ("high_altitude", "By altitude of the locality"), ("locality_size", "By size of the locality in 2007")])
+    return _subgroup_table(store, "table10", "Table 10. Heterogeneity of impacts by characteristics of the locality")
 
 
 def table11(store: Store) -> Table:
     outs = _outcomes(store, "ring")
     t = Table("table11", "Table 11. Impacts excluding the observations in the non-contamination ring",
-              [f"{OUTCOME_LABELS.get(y, y)} ({i})" for i, y in enumerate(outs, 1)])
+              [f"{outcome_label(y)} ({i})" for i, y in enumerate(outs, 1)])
     n0 = len(store.missing)
     rings = sorted(set(store.rows("ring")["ring"].dropna()), key=lambda r: float(r.split("-")[0]))
     for ring in rings:
@@ -596,41 +637,62 @@ def table11(store: Store) -> Table:
         _stat_row(t, "R²", [store.spec_stat("ring", "r2", outcome=y, ring=ring) for y in outs], fmt_num)
     if not rings:
         t.notes.append("No ring specification in this configuration (did.rings_km is empty).")
-    _yesno(t, [3] * len(outs))
-    t.notes.append("Model 3. " + DD_NOTE)
+    _yesno(t, _one_model(store, "ring", len(outs)))
+    t.notes.append(_dd_note(store, f"{store.model_text('ring').capitalize()}; treated within "
+                                   f"{km(store.design.radius_km)} km."))
     _missing_note(t, store, n0)
     return t
 
 
+def _sample_blocks(store: Store) -> list[tuple[str, str | None]]:
+    """Table 12's column blocks: each household sample of the grid (``did.samples``), then each
+    sample split by a subgroup (D × has_laborer)."""
+    rows = store.rows("sample")
+    pairs = {(str(s), None if pd.isna(g) else str(g)) for s, g in zip(rows["sample"], rows["subgroup"])}
+    order = {s: i for i, s in enumerate(SAMPLES)}
+    return sorted(pairs, key=lambda p: (p[1] is not None, p[1] or "", order.get(p[0], 99), p[0]))
+
+
 def table12(store: Store) -> Table:
     outs = _outcomes(store, "sample")
-    blocks = [("producers_and_laborers", None, "Producers and laborers"),
-              ("laborers_only", None, "Laborers only"),
-              ("producers_and_laborers", "has_laborer", "Producers and laborers, by laborer")]
-    cols, groups, k = [], [], 0
-    for _, _, head in blocks:
+    blocks = _sample_blocks(store)
+    cols, groups, spans, k = [], [], [], 0
+    for sample, sub in blocks:
+        head = SAMPLE_HEADS.get(sample, sample)
+        if sub is not None:
+            head += f", by {SUBGROUPS[sub].short if sub in SUBGROUPS else sub}"
         groups.append((head, len(outs)))
+        spans.append((k + 1, k + len(outs), sample, sub))
         for y in outs:
             k += 1
-            cols.append(f"{SHORT_OUTCOME_LABELS.get(y, y)} ({k})")
-    t = Table("table12", "Table 12. Impacts including households with laborer members", cols, groups=groups)
-    t.notes.append("Samples: producer and laborer households (columns 1–3), households whose members are "
-                   "laborers only (4–6), and producer and laborer households with Post split by whether the "
-                   "household has a laborer member (7–9).")
+            cols.append(f"{outcome_label(y, short=True)} ({k})")
+    t = Table("table12", "Table 12. Impacts including households with laborer members", cols or ["(none)"],
+              groups=groups or None)
+    if not blocks:
+        t.notes.append("No household-sample specification in this configuration (did.samples is empty).")
+    parts = []
+    for lo, hi, sample, sub in spans:
+        what = SAMPLE_LABELS.get(sample, sample)
+        if sub is not None:
+            what += f" with Post split {SUBGROUPS[sub].heading[0].lower() + SUBGROUPS[sub].heading[1:] if sub in SUBGROUPS else 'by ' + sub}"
+        parts.append(f"{what} (columns {lo}–{hi})" if hi > lo else f"{what} (column {lo})")
+    if parts:
+        t.notes.append("Samples: " + "; ".join(parts) + ".")
     n0 = len(store.missing)
-    cells = [(s, g, y) for s, g, _ in blocks for y in outs]
+    cells = [(s, g, y) for s, g in blocks for y in outs]
+    if cells:
+        def get(term, s, g, y, want):
+            return store.one("sample", term, outcome=y, sample=s, subgroup=g) if want else None
 
-    def get(term, s, g, y, want):
-        return store.one("sample", term, outcome=y, sample=s, subgroup=g) if want else None
-
-    t.add_estimates("Post", [get("D", s, g, y, g is None) for s, g, y in cells])
-    inter = store.rows("sample", subgroup="has_laborer")
-    for term in sorted(set(inter["term"]), key=_level, reverse=True):
-        lab = SUBGROUP_LEVELS["has_laborer"].get(int(_level(term)), term)
-        t.add_estimates(f"Post × {lab}", [get(term, s, g, y, g is not None) for s, g, y in cells])
-    _stat_row(t, "Observations", [store.spec_stat("sample", "nobs", outcome=y, sample=s, subgroup=g) for s, g, y in cells])
-    _stat_row(t, "R²", [store.spec_stat("sample", "r2", outcome=y, sample=s, subgroup=g) for s, g, y in cells], fmt_num)
-    t.notes.append("Model 3. " + DD_NOTE)
+        t.add_estimates("Post", [get("D", s, g, y, g is None) for s, g, y in cells])
+        for sub in dict.fromkeys(g for _, g in blocks if g is not None):
+            inter = store.rows("sample", subgroup=sub)
+            for term in sorted(set(inter["term"]), key=lambda x: level_order(sub, _level(x))):
+                t.add_estimates(f"Post × {level_label(sub, _level(term))}",
+                                [get(term, s, g, y, g == sub) for s, g, y in cells])
+        _stat_row(t, "Observations", [store.spec_stat("sample", "nobs", outcome=y, sample=s, subgroup=g) for s, g, y in cells])
+        _stat_row(t, "R²", [store.spec_stat("sample", "r2", outcome=y, sample=s, subgroup=g) for s, g, y in cells], fmt_num)
+    t.notes.append(_dd_note(store, f"{store.model_text('sample').capitalize()}."))
     _missing_note(t, store, n0)
     return t
 
@@ -648,7 +710,9 @@ def table13(store: Store) -> Table:
         t.add_estimates(_semester_label(term), [store.one("semester", term, outcome="poverty_gap")])
     _stat_row(t, "Observations", [store.spec_stat("semester", "nobs", outcome="poverty_gap")])
     _stat_row(t, "R²", [store.spec_stat("semester", "r2", outcome="poverty_gap")], fmt_num)
-    t.notes.append("Poverty gap = (z − y)/z for poor households, 0 otherwise; model 3. " + DD_NOTE)
+    t.notes.append(_dd_note(store, "Poverty gap = (z − y)/z for poor households, 0 otherwise; "
+                                   f"{store.model_text('gap')}; b) first semester ({_omitted_semester(store)}) "
+                                   "omitted."))
     _missing_note(t, store, n0)
     return t
 
@@ -669,25 +733,13 @@ def _control_key(term: str) -> tuple:
 
 
 def annex_a(store: Store) -> Table:
-    models = _models(store)
-    t = Table("annexA", "Annex A. Base estimations: every coefficient of the three models",
-              [f"Model ({m})" for m in models])
-    n0 = len(store.missing)
-    for y in _outcomes(store):
-        t.panel(OUTCOME_LABELS.get(y, y))
-        t.add_estimates("Post", [store.one("base", "D", outcome=y, model=m) for m in models])
-        ctrl = store.rows("base", role="control", outcome=y)
-        for term in sorted(set(ctrl["term"]), key=_control_key):
-            ests = []
-            for m in models:
-                r = ctrl[(ctrl["term"] == term) & (ctrl["model"] == m)]
-                ests.append(r.iloc[0] if len(r) else None)  # a control absent from a model: empty
-            t.add_estimates(_control_label(term), ests)
-        _stat_row(t, "Observations", [store.spec_stat("base", "nobs", outcome=y, model=m) for m in models])
-        _stat_row(t, "R²", [store.spec_stat("base", "r2", outcome=y, model=m) for m in models], fmt_num)
-    _yesno(t, models)
-    t.notes.append("Empty cells: the control is not in that model. Locality and year fixed effects absorb the "
-                   "constant. Education dummies against 'no education'. " + DD_NOTE)
+    t, n0 = _base_table(store, "annexA", "Annex A. Base estimations: every coefficient of the three models",
+                        controls=True)
+    ref = min(store.design.years)
+    t.notes.append(_dd_note(store, "Empty cells: the control is not in that model. Locality and year fixed "
+                                   "effects absorb the constant. Education dummies against 'no education'; "
+                                   f"locality characteristics × year against {ref}. "
+                                   f"{store.design.post_definition()}."))
     _missing_note(t, store, n0)
     return t
 
@@ -708,24 +760,26 @@ def table1(df: pd.DataFrame) -> Table:
     return t
 
 
-def table2(df: pd.DataFrame) -> Table:
+def table2(df: pd.DataFrame, design: DDDesign) -> Table:
     check_columns(df, ["year"], "results/geo/table2.csv")
     cols = [c for c in df.columns if c != "year"]
     t = Table("table2", "Table 2. DD sample sizes: households by distance to the nearest PRA-II locality (km)",
               cols, stub="Year")
     for r in df.itertuples(index=False):
         t.add(str(r[0]), [fmt_int(v) for v in r[1:]])
-    t.notes.append("Sample space: households within the sample-space distance of a geo-referenced locality.")
+    t.notes.append(f"{design.sample_label.capitalize()} by distance band; sample space: within "
+                   f"{km(design.sample_space_km)} km of a geo-referenced PRA-II locality. Treated: within "
+                   f"{km(design.radius_km)} km.")
     return t
 
 
-def table3(df: pd.DataFrame) -> Table:
+def table3(df: pd.DataFrame, design: MatchingDesign) -> Table:
     check_columns(df, ["year", "controls", "treated", "total"], "results/matching/table3.csv")
     t = Table("table3", "Table 3. Matching-DD sample sizes", ["Controls", "Treated", "Total"], stub="Year")
     for r in df.itertuples(index=False):
         t.add(str(r.year), [fmt_int(r.controls), fmt_int(r.treated), fmt_int(r.total)])
-    t.notes.append("Baseline: ENAHO 2009 producer households (July–November) in the sample-frame districts; "
-                   "follow-up: the programme's 2012 survey. Treated: corridor (beneficiary) districts.")
+    t.notes.append(f"Baseline: {design.baseline_text()} in the sample-frame districts; follow-up: the "
+                   f"programme's {design.followup} survey. Treated: corridor (beneficiary) districts.")
     return t
 
 
@@ -754,7 +808,7 @@ def _var_label(v: str) -> str:
     return VARIABLE_LABELS.get(v, PROBIT_LABELS.get(v, TERM_LABELS.get(v, v)))
 
 
-def table4(sample: pd.DataFrame) -> Table:
+def table4(sample: pd.DataFrame, design: DDDesign) -> Table:
     """Table 4 from the DD sample (results/geo/sample.parquet) via pra.ingest.describe."""
     from pra.ingest.describe import describe_by_year, table4_wide
 
@@ -768,8 +822,9 @@ def table4(sample: pd.DataFrame) -> Table:
         d = r._asdict()
         t.add(_var_label(d["variable"]), [fmt_int(d["obs"]), fmt_num(d["mean"]), fmt_num(d["sd"])]
               + [fmt_num(d[c]) for c in years])
-    t.notes.append(f"Unweighted; producer households in the sample space (N = {len(sample):,}). "
-                   "Empty cells: variable not observed that year.")
+    t.notes.append(f"Unweighted; {design.sample_label} within {km(design.sample_space_km)} km of a "
+                   f"geo-referenced PRA-II locality (N = {len(sample):,}). Empty cells: variable not observed "
+                   "that year.")
     return t
 
 
@@ -821,7 +876,7 @@ def table14(df: pd.DataFrame) -> Table:
     return t
 
 
-def table15(df: pd.DataFrame) -> Table:
+def table15(df: pd.DataFrame, design: MatchingDesign) -> Table:
     need = ["period", "variable", "mean_t_before", "mean_c_before", "diff_before", "p_before",
             "mean_t_after", "mean_c_after", "diff_after", "p_after"]
     check_columns(df, need, "results/matching/table15.csv")
@@ -836,76 +891,82 @@ def table15(df: pd.DataFrame) -> Table:
                                            fmt_coef(r.diff_before, r.p_before, 3), fmt_num(r.mean_t_after),
                                            fmt_num(r.mean_c_after), fmt_coef(r.diff_after, r.p_after, 3)],
                   "coef", vals)
-    t.notes.append("Means by group; 'after' weights controls by the kernel weights. Tests of equal means with "
-                   "standard errors clustered by populated centre. " + STAR_NOTE)
+    t.notes.append(f"Means by group; 'after' weights controls by the kernel weights ({design.kernel_text()}). "
+                   f"Tests of equal means with standard errors clustered by {cluster_text(design.cluster)}. "
+                   + STAR_NOTE)
     return t
 
 
-def table16(df: pd.DataFrame) -> Table:
+def table16(df: pd.DataFrame, design: MatchingDesign) -> Table:
     check_columns(df, ["row", "label", "outcome", "estimate", "se", "pvalue"], "results/matching/table16.csv")
-    outs = [o for o in MATCHING_OUTCOMES if o in set(df["outcome"])]
+    outs = ordered_outcomes(df["outcome"].unique())
     t = Table("table16", "Table 16. Results of the matching-DD exercise",
-              [f"{OUTCOME_LABELS.get(y, y)} ({i})" for i, y in enumerate(outs, 1)])
+              [f"{outcome_label(y)} ({i})" for i, y in enumerate(outs, 1)])
     for row in sorted(df["row"].unique()):
         sub = df[df["row"] == row].set_index("outcome")
         ests = [None if y not in sub.index else {"coef": sub.loc[y, "estimate"], "se": sub.loc[y, "se"],
                                                  "pvalue": sub.loc[y, "pvalue"]} for y in outs]
         t.add_estimates(f"{row}) {sub['label'].iloc[0]}", ests, digits=4)
     first = df.iloc[0]
-    for col, lab in [("n_treated_baseline", "Treated, 2009"), ("n_control_baseline", "Controls, 2009"),
-                     ("n_treated_followup", "Treated, 2012"), ("n_control_followup", "Controls, 2012")]:
+    for col, lab in [("n_treated_baseline", f"Treated, {design.baseline}"),
+                     ("n_control_baseline", f"Controls, {design.baseline}"),
+                     ("n_treated_followup", f"Treated, {design.followup}"),
+                     ("n_control_followup", f"Controls, {design.followup}")]:
         if col in df.columns:
             _stat_row(t, lab, [first[col]] * len(outs))
-    extra = []
-    if "reps" in df.columns:
-        ok = f"{int(first['reps_ok'])} of " if "reps_ok" in df.columns else ""
-        extra.append(f"{ok}{int(first['reps'])} bootstrap replications resampling populated centres"
-                     + (" succeeded" if ok else ""))
-    if "kernel" in df.columns:
-        extra.append(f"{first['kernel']} kernel on the propensity score, bandwidth {first['bandwidth']}")
-    t.notes.append("Bootstrap standard errors in parentheses" + (f" ({'; '.join(extra)})" if extra else "")
-                   + ". " + STAR_NOTE)
+    ok = (f"{int(first['reps_ok'])} of {design.bootstrap_reps} replications succeeded; "
+          if "reps_ok" in df.columns and design.bootstrap_reps is not None else "")
+    t.notes.append(f"Bootstrap standard errors in parentheses ({design.bootstrap_text()}; {ok}"
+                   f"{design.kernel_text()}). Baseline {design.baseline}, follow-up {design.followup}. "
+                   + STAR_NOTE)
     return t
 
 
 def summary_table(store: Store, matching: pd.DataFrame, dd_model: int = 1) -> Table:
     """Executive summary: the DD (Table 6, model ``dd_model``, as the report's summary) vs the
-    matching DD (Table 16 row a) for the four outcomes. ``matching`` = the matching store rows
-    (results/matching/estimates.parquet)."""
+    matching DD (Table 16 row a), one row per outcome of either design. ``matching`` = the
+    matching store rows (results/matching/estimates.parquet)."""
     check_columns(matching, ["family", "outcome", "model", "coef", "se", "pvalue"],
                   "results/matching/estimates.parquet")
     t = Table("summary", "Executive summary. Impacts of PRA-II by method",
               ["DD", "Matching DD"], stub="Variable")
     n0 = len(store.missing)
     mrow = matching[(matching["family"] == "matching") & (matching["model"] == 1)].set_index("outcome")
-    labels = {"ln_pc_exp": "Ln(per capita expenditure)", "poor": "Monetary poverty",
-              "subj_poor_self": "Subjective poverty 1 (self-definition)",
-              "subj_poor_living": "Subjective poverty 2 (living conditions)"}
-    for y, lab in labels.items():
-        dd = store.one("base", "D", outcome=y, model=dd_model) if y in set(store.df["outcome"]) else None
+    dd_outcomes = set(store.rows("base")["outcome"])
+    outs = ordered_outcomes(dd_outcomes | set(mrow.index))
+    for y in outs:
+        dd = store.one("base", "D", outcome=y, model=dd_model) if y in dd_outcomes else None
         md = mrow.loc[y] if y in mrow.index else None
-        t.add_estimates(lab, [dd, md])
-    t.notes.append(f"DD: Table 6, model {dd_model} (spatial DD on ENAHO 2007–2012, SE clustered by locality). "
-                   "Matching DD: Table 16 row a (kernel matching DD, bootstrap SE). Subjective poverty 1 is not "
-                   "asked in ENAHO 2012, so it has no spatial DD estimate. " + STAR_NOTE)
+        t.add_estimates(SUMMARY_LABELS.get(y, outcome_label(y)), [dd, md])
+    d, m = store.design, matching_design(matching)
+    absent = [f"{SUMMARY_LABELS.get(y, outcome_label(y))} has no spatial DD estimate (not a DD outcome"
+              + (f": {NO_DD_REASON[y]}" if y in NO_DD_REASON else "") + ")" for y in outs if y not in dd_outcomes]
+    t.notes.append(f"DD: Table 6, model {dd_model} (spatial DD on ENAHO {period_text(d.years)}, post period "
+                   f"{period_text(d.post_years)}, treated within {km(d.radius_km)} km, SE clustered by "
+                   f"{cluster_text(d.cluster)}). Matching DD: Table 16 row a (kernel matching DD, baseline "
+                   f"{m.baseline}, follow-up {m.followup}, bootstrap SE). "
+                   + "".join(a + ". " for a in absent) + STAR_NOTE)
     _missing_note(t, store, n0)
     return t
-
-
 
 
 def build_all(*, store: pd.DataFrame, matching_store: pd.DataFrame, table1_csv: pd.DataFrame,
               table2_csv: pd.DataFrame, dd_sample: pd.DataFrame, table3_csv: pd.DataFrame,
               table5_csv: pd.DataFrame, table14_csv: pd.DataFrame, table15_csv: pd.DataFrame,
               table16_csv: pd.DataFrame) -> list[Table]:
-    """Every table, in :data:`TABLE_NAMES` order."""
+    """Every table, in :data:`TABLE_NAMES` order. Every design fact in a note (post period,
+    clustering, radius, sample, baseline months, kernel, ...) comes from the design columns of
+    the two estimates stores (:mod:`pra.report.design`), so a table describes the run that made
+    its estimates."""
     s = Store(store)
+    m = matching_design(matching_store)  # the design of the matching estimates (Tables 3, 15, 16)
     built = {
-        "summary": summary_table(s, matching_store), "table1": table1(table1_csv), "table2": table2(table2_csv),
-        "table3": table3(table3_csv), "table4": table4(dd_sample), "table5": table5(table5_csv),
+        "summary": summary_table(s, matching_store), "table1": table1(table1_csv),
+        "table2": table2(table2_csv, s.design), "table3": table3(table3_csv, m),
+        "table4": table4(dd_sample, s.design), "table5": table5(table5_csv),
         "table6": table6(s), "table7": table7(s), "table8": table8(s), "table9": table9(s),
         "table10": table10(s), "table11": table11(s), "table12": table12(s), "table13": table13(s),
-        "table14": table14(table14_csv), "table15": table15(table15_csv), "table16": table16(table16_csv),
+        "table14": table14(table14_csv), "table15": table15(table15_csv, m), "table16": table16(table16_csv, m),
         "annexA": annex_a(s),
     }
     return [built[n] for n in TABLE_NAMES]
