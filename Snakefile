@@ -39,6 +39,7 @@ include: "rules/synthesize.smk"
 include: "rules/ingest.smk"
 include: "rules/geo.smk"
 include: "rules/did.smk"
+include: "rules/grid.smk"
 include: "rules/matching.smk"
 include: "rules/report.smk"
 
@@ -51,3 +52,4 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+        grid_outputs(),  # empty unless did.grid: full

@@ -588,7 +588,9 @@ def test_speccurve_outputs(run_dir):
         assert csv["spec_id"].tolist() == d["spec_id"].tolist()
         t = store[(store.outcome == y) & (store.role == "treatment")]
         assert len(d) + sum(left.values()) == len(t)  # every treatment row drawn or counted
-        assert {"base", "radius", "placebo", "ring", "sample"} <= set(d["family"])
+        assert {"base", "radius", "ring", "sample"} <= set(d["family"])
+        assert "placebo" not in set(d["family"])  # effect specifications only (issue 18)
+        assert left["family:placebo (placebo, not an effect specification)"] > 0
         png = (run_dir / f"results/figures/speccurve_{y}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and (run_dir / f"results/figures/speccurve_{y}.pdf").stat().st_size > 0
 
