@@ -1,10 +1,14 @@
 """Wild cluster restricted (WCR) bootstrap: p-values and CIs by test inversion.
 
-The WCR-11 bootstrap of Cameron, Gelbach and Miller (2008) / MacKinnon and Webb on the demeaned
-design (FWL: the FE are partialled out once, as pyfixest's ``fit.wildboottest`` and the
-``wildboottest`` package do): under ``H0: β_j = r`` the restricted fit gives β̃ and residuals ũ;
+The WCR-11 bootstrap of Cameron, Gelbach and Miller (2008) / MacKinnon and Webb: under ``H0: β_j = r`` the restricted fit gives β̃ and residuals ũ;
 bootstrap samples ``y* = Xβ̃ + ũ·v_g`` with one weight ``v_g`` per cluster; each gives a CRV1
 t-statistic ``t*``. The p-value is ``mean(|t*| > |t|)`` (symmetric, strict as in ``wildboottest``).
+
+Fixed effects: those nested in the bootstrap clusters (locality FE under clustering by locality
+or district) are partialled out once; the others (the year FE) stay as dummy regressors, so that
+every bootstrap sample re-estimates them, as in a regression with all FE as dummies (pyfixest's
+``fit.wildboottest``; fwildclusterboot's rule): partialling out a FE that varies within a cluster
+before multiplying the residuals by cluster weights would bootstrap a different model.
 
 Computation: the bootstrap numerators and CRV1 denominators are linear in the weights (Roodman,
 MacKinnon, Nielsen and Webb 2019, "fast and wild"): with ``C_g = e_j'B X_g'ũ_g`` and
@@ -86,7 +90,9 @@ class WildBootstrap:
         self.G = G
         self.v = draw_weights(weights, G, B, np.random.default_rng(seed)) if v is None else v
         self.B = self.v.shape[1]
-        X, y, Binv = design.X, design.y, design.bread
+        # the FE not nested in the clusters are re-estimated in every bootstrap sample (dummies)
+        y, X = design.nested_partial(g)
+        Binv = np.linalg.inv(X.T @ X)
         j = design.index(term)
         k = X.shape[1]
         e = np.zeros(k)
@@ -95,13 +101,14 @@ class WildBootstrap:
         self.ssc = (n - 1) / (n - design.df_k([g])) * G / (G - 1)
         # unrestricted t with the design's CRV1 variance
         S_hat = np.zeros((G, k))
-        np.add.at(S_hat, g, design.scores())
+        beta_hat = Binv @ (X.T @ y)
+        np.add.at(S_hat, g, X * (y - X @ beta_hat)[:, None])
         var = self.ssc * (e @ Binv @ S_hat.T @ S_hat @ Binv @ e)
-        self.coef = float(design.beta[j])
+        self.coef = float(beta_hat[j])
         self.se = float(np.sqrt(var))
         # restricted fit, affine in r: β̃(r) = β̂ − Binv e (β̂_j − r) / Binv_jj
         a = Binv @ e / Binv[j, j]
-        beta0 = design.beta - a * design.beta[j]  # r = 0
+        beta0 = beta_hat - a * beta_hat[j]  # r = 0
         u0, u1 = y - X @ beta0, -(X @ a)  # ũ(r) = u0 + r u1
         # per-cluster X_g'ũ_g and the matrices of the fast algorithm
         XtU0, XtU1 = np.zeros((G, k)), np.zeros((G, k))

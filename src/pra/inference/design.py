@@ -120,7 +120,9 @@ class Design:
     frame: pd.DataFrame
     fe: list[str]
     fe_codes: list[np.ndarray]
+    outcome: str = ""
     dropped: dict[str, int] = field(default_factory=dict)
+    tol: float = 1e-13
 
     @property
     def n(self) -> int:
@@ -151,6 +153,22 @@ class Design:
         if not nested:
             return self.k + k_fe
         return self.k + k_fe - sum(levels[i] for i in nested) + len(nested)
+
+    def nested_partial(self, cluster_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(y, X) with only the FE nested in the clusters partialled out; the other FE enter as
+        dummy columns after ``X`` (first level dropped). A bootstrap that multiplies residuals by
+        cluster weights must re-estimate the FE that are not constant within a cluster (e.g. the
+        year FE under clustering by district); the nested ones it may partial out once
+        (Roodman et al. 2019; fwildclusterboot's rule). β and residuals equal the full fit's."""
+        nested = [c for c in self.fe_codes if _nested(c, cluster_codes)]
+        other = [c for c in self.fe_codes if not _nested(c, cluster_codes)]
+        dummies = [np.eye(int(c.max()) + 1)[c][:, 1:] for c in other]
+        if not nested:  # no FE absorbed: the intercept is the dropped levels' column
+            dummies.insert(0, np.ones((self.n, 1)))
+        raw = np.column_stack([self.frame[[self.outcome] + self.names].to_numpy(np.float64)]
+                              + dummies)
+        M = demean(raw, nested, self.tol)
+        return M[:, 0], M[:, 1:]
 
     def with_outcome(self, y_demeaned: np.ndarray) -> np.ndarray:
         """Coefficients of another (already demeaned) outcome on the same design."""
@@ -189,4 +207,4 @@ def build_design(data: pd.DataFrame, outcome: str, regressors: Sequence[str],
     bread = np.linalg.inv(xtx)
     beta = bread @ (X.T @ y)
     return Design(y=y, X=X, names=regressors, beta=beta, resid=y - X @ beta, bread=bread,
-                  frame=frame, fe=fe, fe_codes=fe_codes, dropped=dropped)
+                  frame=frame, fe=fe, fe_codes=fe_codes, outcome=outcome, dropped=dropped, tol=tol)
