@@ -47,25 +47,29 @@ def codes(frame: pd.DataFrame, spec: str) -> np.ndarray:
     return pd.factorize(keys, sort=False)[0].astype(np.int64)
 
 
-def demean(M: np.ndarray, fe_codes: Sequence[np.ndarray], tol: float = 1e-13) -> np.ndarray:
-    """Columns of ``M`` minus their projection on the FE dummies (alternating projections).
+def demean(M: np.ndarray, fe_codes: Sequence[np.ndarray], tol: float = 1e-13,
+           weights: np.ndarray | None = None) -> np.ndarray:
+    """Columns of ``M`` minus their (weighted) projection on the FE dummies (alternating
+    projections).
 
     Converges to the exact projection for any number of FE; ``tol`` bounds the largest change
-    of a sweep, relative to the column scale."""
+    of a sweep, relative to the column scale. ``weights``: observation weights (e.g. the row
+    counts of cells whose rows share every value)."""
     out = np.array(M, dtype=np.float64, copy=True)
     if out.ndim == 1:
         out = out[:, None]
     if not len(fe_codes):
         return out
     # one sparse indicator (levels × n) per FE: the group means of every column in one product
-    ind = [sparse.csr_matrix((np.ones(len(c)), (c, np.arange(len(c)))), shape=(int(c.max()) + 1, len(c)))
+    w = np.ones(out.shape[0]) if weights is None else np.asarray(weights, np.float64)
+    ind = [sparse.csr_matrix((w, (c, np.arange(len(c)))), shape=(int(c.max()) + 1, len(c)))
            for c in fe_codes]
     inv_counts = [1.0 / np.asarray(D.sum(axis=1)).ravel() for D in ind]
     scale = np.maximum(np.abs(out).max(axis=0), 1.0)
     for _ in range(MAX_ITER):
         change = np.zeros(out.shape[1])
-        for c, D, w in zip(fe_codes, ind, inv_counts):
-            means = (D @ out) * w[:, None]
+        for c, D, inv in zip(fe_codes, ind, inv_counts):
+            means = (D @ out) * inv[:, None]
             out -= means[c]
             change = np.maximum(change, np.abs(means).max(axis=0))
         if np.all(change <= tol * scale):
