@@ -3,7 +3,6 @@ archives refused with the archive named; the generator's zips deterministic; the
 on zipped years (files mode)."""
 from __future__ import annotations
 
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -12,14 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-import fixtures_ingest as F  # noqa: E402
-from workflow import TEST_CONFIG, snakemake  # noqa: E402
+import fixtures_ingest as F
+from workflow import TEST_CONFIG, snakemake
 
-from pra.embedded import layout  # noqa: E402
-from pra.embedded.archives import FIXED_TIME, pack_year, write_archive  # noqa: E402
-from pra.ingest.harmonise import harmonise_year  # noqa: E402
-from pra.ingest.readers import (  # noqa: E402
+from pra.embedded import layout
+from pra.embedded.archives import FIXED_TIME, pack_year, write_archive
+from pra.ingest.harmonise import harmonise_year
+from pra.ingest.readers import (
     ArchiveMember,
     IngestError,
     archive_members,
@@ -29,7 +27,8 @@ from pra.ingest.readers import (  # noqa: E402
 )
 
 # fixture module key -> INEI's module (zip) number; year codes from the layout
-MODULE_NUMBER = {"sumaria": 34, "100": 1, "200": 2, "300": 3, "500": 5, "2000": 22, "01b2": 85}
+MODULE_NUMBER = {"sumaria": 34, "100": 1, "200": 2, "300": 3, "500": 5, "2000": 22, "2000a": 22,
+                 "2100": 22, "01b2": 85}
 
 
 def zip_year(year_dir: Path, year: int, *, folder: str = "", upper: bool = False,
@@ -38,7 +37,7 @@ def zip_year(year_dir: Path, year: int, *, folder: str = "", upper: bool = False
     ``<code>-Modulo<NN>/`` folder); ``folder``: where the zips go (a sub-folder of the year);
     ``upper``: upper-case archive and member names; ``keep``: leave the unpacked files."""
     files = {p.name.lower(): p for p in year_dir.iterdir() if p.is_file()}
-    out = []
+    archives: dict[Path, dict[str, Path]] = {}  # several files share a module's zip (e.g. 22)
     for module, number in MODULE_NUMBER.items():
         stem = F.STEMS[module].format(y=year).lower()
         src = next(p for name, p in files.items() if name.startswith(stem + "."))
@@ -47,11 +46,15 @@ def zip_year(year_dir: Path, year: int, *, folder: str = "", upper: bool = False
         if upper:
             name, member = name.upper(), member.upper()
         dest = year_dir / folder / (f"{name}.ZIP" if upper else f"{name}.zip")
+        archives.setdefault(dest, {})[member] = src
+    out = []
+    for dest, members in archives.items():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        write_archive(dest, {member: src})
+        write_archive(dest, members)
         out.append(dest)
         if not keep:
-            src.unlink()
+            for src in members.values():
+                src.unlink()
     return out
 
 
