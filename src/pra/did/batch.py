@@ -24,7 +24,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from pra.store import STORE_COLUMNS, join_ints, order_store, store_frame  # noqa: F401 (re-exported)
+# the schema lives in pra.store; STORE_COLUMNS and order_store stay importable from here for the
+# scripts and benchmarks that merge batches
+from pra.store import STORE_COLUMNS, join_ints, order_store, store_frame  # noqa: F401
 
 from .estimator import DidResult, _drop_missing, estimate, estimate_many
 from .specs import (FIXED_EFFECTS, HEAD, HOUSEHOLD, LOCALITY_CHARS, SPEC_FIELDS, model_blocks, prep_key,

@@ -33,7 +33,7 @@ import hashlib
 import itertools
 import json
 import math
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -301,7 +301,7 @@ def prepare_sample(data: pd.DataFrame, spec: dict) -> tuple[pd.DataFrame, dict[s
     post_start = int(spec["post_start"])
     year = df["year"].astype("int64")
     pstart = spec.get("placebo_start")
-    if pstart is not None and not (isinstance(pstart, float) and math.isnan(pstart)):
+    if _present(pstart):
         drop(pd.Series(np.where(year >= post_start, PLACEBO_POST_REASON, ""), index=df.index, dtype=object))
         year = df["year"].astype("int64")
         post_flag = post(year, int(pstart)).astype("int64")
