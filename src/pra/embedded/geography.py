@@ -69,8 +69,9 @@ Documented approximations
   July–November interviews; then a systematic PPS draw over the pool sorted by (frame group,
   region, altitude bin, urban) picks the conglomerates of each band (implicit stratification).
   Achieved values are in ``Geography.diagnostics`` (:func:`geography_report`). Conglomerate
-  numbers (``conglome``) are 1000 + increasing random gaps, within INEI's 4 digits as long as
-  there are at most 8,999 conglomerates (scale ≤ about 30); beyond, they widen.
+  numbers (``conglome``) are i · step + a random offset below step (step ≤ 7), within INEI's 4
+  digits as long as there are at most 9,998 conglomerates (scale ≤ about 30); beyond, they
+  widen.
 * Band edges: conglomerates whose distance to the nearest geo-referenced locality lies within
   0.02 km of a multiple of 0.5 km (this includes 0 km, a conglomerate on a programme locality)
   are never drawn, so that the metre-level differences between distance implementations
@@ -1027,9 +1028,11 @@ def _households_per_year(cb, E, targets, rng) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _conglomerate_ids(n: int, rng) -> np.ndarray:
-    """1000 + increasing random gaps: INEI's 4 digits while n <= 8,999 (wider beyond)."""
-    gap = int(np.clip((9999 - 1000) // max(n, 1), 1, 7))
-    return 1000 + np.cumsum(rng.integers(1, gap + 1, size=n))
+    """Ids within INEI's 4 digits (conglome is 4 wide in the dictionaries) while they fit: at
+    scale 1 about 1,650 conglomerates, spaced ``step`` apart with a random offset; a larger
+    scale needs more ids and widens them (synthesize pads to the widest)."""
+    step = int(min(7, max(1, 9999 // (n + 1))))
+    return np.arange(1, n + 1) * step + rng.integers(0, 7, size=n) % step
 
 
 def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):

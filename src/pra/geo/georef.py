@@ -53,7 +53,7 @@ def _code(series: pd.Series, width: int) -> pd.Series:
 
 
 def _normalise_all(names: pd.Series, norm: Callable[[str], str]) -> pd.Series:
-    """Apply ``norm`` once per distinct name (150,000 centres share far fewer names)."""
+    """Apply ``norm`` once per distinct name (INEI's 94,922 centres carry 62,503 distinct names)."""
     s = names.astype("string").fillna("").astype(object)
     uniq = pd.unique(s)
     lookup = dict(zip(uniq, (norm(u) if u else "" for u in uniq)))
