@@ -49,13 +49,16 @@ def year_inputs(wildcards):
     folder = Path(FILES["enaho_dir"]) / str(year)
     if not folder.is_dir():
         raise WorkflowError(f"data.files.enaho_dir: no folder {folder} for year {year}")
-    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in (".dta", ".sav", ".csv"))
+    # INEI's downloads as a user has them: module files or their zips, in any sub-folder
+    return sorted(str(p) for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in (".dta", ".sav", ".csv", ".zip"))
 
 
 def deflator_inputs():
     if EMBEDDED:
         return [f"{DATA_DIR}/{f}" for f in layout.deflator_files()]
-    return sorted(str(p) for p in Path(FILES["deflator_dir"]).iterdir() if p.suffix.lower() == ".dta")
+    return sorted(str(p) for p in Path(FILES["deflator_dir"]).rglob("*")
+                  if p.is_file() and p.suffix.lower() in (".dta", ".zip"))
 
 
 def final_outputs():

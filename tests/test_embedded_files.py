@@ -294,8 +294,23 @@ def test_stata7_forced_type_out_of_range(tmp_path):
 # ------------------------------------------------------------------------------------------
 # the written tree
 # ------------------------------------------------------------------------------------------
+def _module_path(root: Path, year: int, module: str) -> Path:
+    """The module file; for a year shipped as INEI zips, its member unpacked beside the tree."""
+    if year not in layout.ARCHIVE_YEARS:
+        return root / layout.module_file(year, module)
+    import zipfile
+
+    zip_rel, member = layout.archive_member(year, module)
+    out = root.parent / "unpacked" / member
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(root / zip_rel) as zf:
+            out.write_bytes(zf.read(member))
+    return out
+
+
 def _read(root: Path, year: int, module: str) -> tuple[pd.DataFrame, object]:
-    path = root / layout.module_file(year, module)
+    path = _module_path(root, year, module)
     fmt = layout.FORMAT[year]
     if fmt == "dta110":
         return pyreadstat.read_dta(str(path), encoding="latin1")
@@ -318,7 +333,7 @@ def test_file_formats(tree):
     _, root, _, _ = tree
     for year in YEARS:
         for module in MODULES:
-            raw = (root / layout.module_file(year, module)).read_bytes()[:64]
+            raw = _module_path(root, year, module).read_bytes()[:64]
             fmt = layout.FORMAT[year]
             if fmt == "dta110":
                 assert raw[:2] == bytes([110, 2]), (year, module)

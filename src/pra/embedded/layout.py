@@ -29,6 +29,17 @@ EXTENSION = {"dta110": ".dta", "dta": ".dta", "csv": ".csv", "sav": ".sav"}
 # INEI's own capitalisation on disk differs by release (e.g. `Enaho01B-2010-2.sav`)
 FILE_NAME_OVERRIDES = {(2010, "01b-2"): "Enaho01B-2010-2"}
 
+# INEI's downloads: one zip per (year code, module), ``<code>-Modulo<NN>.zip``, the files inside
+# a ``<code>-Modulo<NN>/`` folder (docs/enaho_layout.md §1.1–1.2). The embedded data ship the
+# years in ARCHIVE_YEARS so (written by pra.embedded.archives), the others unpacked.
+YEAR_CODES = {2007: 283, 2008: 284, 2009: 285, 2010: 279, 2011: 291, 2012: 324}
+ARCHIVE_MODULES = {  # INEI's file stem -> the module (zip) that holds it
+    "sumaria-YYYY": 34, "enaho01-YYYY-100": 1, "enaho01-YYYY-200": 2, "enaho01a-YYYY-300": 3,
+    "enaho01a-YYYY-500": 5, "enaho02-YYYY-2000": 22, "enaho02-YYYY-2000a": 22,
+    "enaho02-YYYY-2100": 22, "enaho02-YYYY-2500": 26, "enaho01b-YYYY-2": 85,
+}
+ARCHIVE_YEARS = (2011,)
+
 DEFLATOR_FILES = ("deflactores_base2012_new.dta", "despacial_ldnew.dta")  # in enaho/2012/
 OTHER_FILES = (
     "centros_poblados.csv",
@@ -46,8 +57,21 @@ def module_file(year: int, module: str) -> str:
     return f"enaho/{year}/{stem}{EXTENSION[FORMAT[year]]}"
 
 
+def archive_name(year: int, module: str) -> str:
+    """INEI's zip of a module, without extension, e.g. '291-Modulo01' for module 100 of 2011."""
+    return f"{YEAR_CODES[year]}-Modulo{ARCHIVE_MODULES[dict(MODULES)[module]]:02d}"
+
+
+def archive_member(year: int, module: str) -> tuple[str, str]:
+    """(zip path relative to the embedded root, member name) of a module file of an archived year."""
+    name = archive_name(year, module)
+    return f"enaho/{year}/{name}.zip", f"{name}/{module_file(year, module).rsplit('/', 1)[1]}"
+
+
 def year_files(year: int) -> list[str]:
-    """Every module file of one ENAHO year (relative paths)."""
+    """Every file of one ENAHO year (relative paths): its modules, or their zips."""
+    if year in ARCHIVE_YEARS:
+        return sorted({archive_member(year, m)[0] for m, _ in MODULES})
     return [module_file(year, m) for m, _ in MODULES]
 
 

@@ -48,6 +48,7 @@ import pyarrow.compute as pc
 import pyreadstat
 
 from pra.embedded import layout
+from pra.embedded.archives import pack_year
 from pra.embedded.stata7 import write_dta110
 
 log = logging.getLogger(__name__)
@@ -449,6 +450,8 @@ def _write_year(frames: dict[str, pd.DataFrame], year: int, root: str) -> dict[s
     for module, _ in layout.MODULES:
         write_module(frames[module], year, module, Path(root))
         rows[layout.module_file(year, module)] = int(len(frames[module]))
+    if year in layout.ARCHIVE_YEARS:  # shipped as INEI's per-module zips (contract §1)
+        rows = pack_year(root, year, rows)
     return rows
 
 

@@ -29,6 +29,7 @@ from pra.ingest.readers import (
     normalise_id,
     read_meta,
     read_module,
+    source_name,
     to_number,
 )
 from pra.ingest.variables import head_variables, housing_indicators, region_variables, rooms
@@ -165,7 +166,7 @@ def _load(ctx: _Ctx, year_dir: Path, module: str, extra: tuple[str, ...] = ()) -
             f"year {ctx.year}: file {path.name}: missing id ({', '.join(keys)}) in "
             f"{int(blank.sum())} row(s), e.g. data rows {rows}"
         )
-    ctx.report["files"][module] = path.name
+    ctx.report["files"][module] = source_name(path)  # a member: "<archive>.zip:<member>"
     ctx.report["rows"][module] = int(len(df))
     return df
 

@@ -3,12 +3,24 @@
 Layout facts: ``docs/enaho_layout.md`` §1 and ``docs/contract.md`` §1.
 Every reader returns lower-case column names, the year column renamed ``year`` and id keys
 normalised to canonical zero-filled strings, so modules of any year and format join directly.
+
+Files are found as INEI ships them: in the year folder or any sub-folder, or inside INEI's
+per-module zip archives (``<code>-Modulo<NN>.zip``) there, names in any case. Archives are
+untrusted input: a member is read through a copy in a private temporary folder (removed after
+the read), never extracted beside the data; a member name with ``..`` or an absolute path is
+refused, and a truncated or corrupt archive stops the run with an error naming it.
 """
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+import zipfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Iterator, Union
 
 import numpy as np
 import pandas as pd
@@ -37,12 +49,115 @@ def _stem_regex(stem: str) -> re.Pattern:
     return re.compile(r"^" + re.escape(stem) + r"\.(dta|sav|csv)$", re.IGNORECASE)
 
 
-def find_module(year_dir: str | Path, stem: str) -> Path:
+@dataclass(frozen=True)
+class ArchiveMember:
+    """A module file inside a zip archive; read through :func:`local_copy`."""
+
+    archive: Path
+    member: str  # the name inside the archive, e.g. '291-Modulo01/enaho01-2011-100.dta'
+
+    @property
+    def name(self) -> str:
+        """The file name without the archive's folders (as for a :class:`Path`)."""
+        return PurePosixPath(self.member.replace("\\", "/")).name
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix
+
+    def __str__(self) -> str:
+        return f"{self.archive}:{self.member}"
+
+
+ModuleSource = Union[Path, ArchiveMember]
+
+# Errors of a damaged archive (truncated, bad CRC, bad deflate stream) and of what zipfile cannot
+# read (encrypted members, compression methods such as deflate64).
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError)
+
+
+def source_name(source: ModuleSource) -> str:
+    """How messages and reports name a module file: its name, or ``archive.zip:member``."""
+    if isinstance(source, ArchiveMember):
+        return f"{source.archive.name}:{source.member}"
+    return Path(source).name
+
+
+def _unsafe_member(name: str) -> bool:
+    """An absolute path (``/x``, ``\\x``, ``C:x``) or a ``..`` part: never followed."""
+    parts = re.split(r"[/\\]", name)
+    return name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts
+
+
+def archive_members(archive: str | Path) -> list[str]:
+    """The file members of a zip archive (directory entries skipped), checked for unsafe names.
+
+    Raises IngestError naming the archive when it is not a readable zip (truncated, corrupt)
+    and naming archive and member when a member's name is absolute or contains ``..``.
+    """
+    archive = Path(archive)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+    except _ARCHIVE_ERRORS as err:
+        raise IngestError(f"archive {archive}: cannot read it as a zip archive (truncated or "
+                          f"corrupt?): {err}") from err
+    for info in infos:
+        if _unsafe_member(info.filename):
+            raise IngestError(f"archive {archive}: member {info.filename!r} has an absolute path "
+                              "or '..' in its name: refused (archives are untrusted input)")
+    return [i.filename for i in infos if not i.is_dir()]
+
+
+@contextmanager
+def local_copy(source: ModuleSource) -> Iterator[Path]:
+    """A plain file to read ``source`` from: the file itself, or the archive member copied into a
+    private temporary folder (mode 0700) that is removed on exit."""
+    if not isinstance(source, ArchiveMember):
+        yield Path(source)
+        return
+    with tempfile.TemporaryDirectory(prefix="pra-archive-") as tmp:
+        dest = Path(tmp) / source.name  # the base name only: nothing written outside tmp
+        try:
+            with zipfile.ZipFile(source.archive) as zf, zf.open(source.member) as src, \
+                    open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        except _ARCHIVE_ERRORS as err:
+            raise IngestError(f"archive {source.archive}: cannot read member {source.member!r} "
+                              f"(truncated or corrupt archive?): {err}") from err
+        yield dest
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _same_as_members(path: Path, members: list[ArchiveMember]) -> bool:
+    """Whether every archive member holds exactly the bytes of ``path`` (size and CRC-32)."""
+    crc, size = _crc32(path), path.stat().st_size
+    for m in members:
+        with zipfile.ZipFile(m.archive) as zf:
+            info = zf.getinfo(m.member)
+        if (info.CRC, info.file_size) != (crc, size):
+            return False
+    return True
+
+
+def find_module(year_dir: str | Path, stem: str) -> ModuleSource:
     """The file of ``stem`` (e.g. ``enaho01b-2010-2``) in ``year_dir``, matched case-insensitively.
 
-    The stem must match exactly (``sumaria-2012-12g`` is not ``sumaria-2012``); extensions
-    .dta, .sav, .csv. Raises FileNotFoundError naming year, stem and folder when absent, and
-    IngestError when several formats of the same stem are present (ambiguous).
+    Looked for in ``year_dir`` and its sub-folders, and inside every ``*.zip`` there (any folder
+    inside the archive). The stem must match exactly (``sumaria-2012-12g`` is not
+    ``sumaria-2012``); extensions .dta, .sav, .csv. Returns a :class:`Path`, or an
+    :class:`ArchiveMember` when only an archive holds it. A file unpacked beside its archive is
+    used when its bytes equal the member's; different bytes stop the run.
+
+    Raises FileNotFoundError naming year, stem and folder when absent, and IngestError when
+    several candidates are present (ambiguous) or an archive is unsafe or damaged.
     """
     year_dir = Path(year_dir)
     year = re.search(r"(19|20)\d\d", stem)
@@ -52,17 +167,25 @@ def find_module(year_dir: str | Path, stem: str) -> Path:
             f"(looking for module {stem!r})"
         )
     rx = _stem_regex(stem)
-    hits = sorted(p for p in year_dir.iterdir() if p.is_file() and rx.match(p.name))
-    if not hits:
-        raise FileNotFoundError(
-            f"year {year.group(0) if year else '?'}: no file for module {stem!r} "
-            f"(.dta/.sav/.csv, any case) in {year_dir}"
-        )
-    if len(hits) > 1:
+    files = sorted(p for p in year_dir.rglob("*") if p.is_file())
+    plain = [p for p in files if rx.match(p.name)]
+    members = [ArchiveMember(z, m) for z in files if z.suffix.lower() == ".zip"
+               for m in archive_members(z) if rx.match(ArchiveMember(z, m).name)]
+    if len(plain) > 1 or (not plain and len(members) > 1):
+        found = [str(p.relative_to(year_dir)) for p in plain] + [source_name(m) for m in members]
+        raise IngestError(f"module {stem!r}: several candidate files in {year_dir}: {found}")
+    if plain and members and not _same_as_members(plain[0], members):
         raise IngestError(
-            f"module {stem!r}: several candidate files in {year_dir}: {[p.name for p in hits]}"
-        )
-    return hits[0]
+            f"module {stem!r}: {plain[0].relative_to(year_dir)} differs from "
+            f"{[source_name(m) for m in members]} in {year_dir}: keep one of them")
+    if plain:
+        return plain[0]
+    if members:
+        return members[0]
+    raise FileNotFoundError(
+        f"year {year.group(0) if year else '?'}: no file for module {stem!r} "
+        f"(.dta/.sav/.csv, any case, also inside .zip archives) in {year_dir}"
+    )
 
 
 def find_year_column(columns) -> str | None:
@@ -107,14 +230,14 @@ def normalise_keys(df: pd.DataFrame) -> pd.DataFrame:
 class ModuleMeta:
     """Column names (canonical) and value labels {column: {code: label}} of a module file."""
 
-    path: Path
+    path: Path | ArchiveMember  # the file, or the archive member it was read from
     columns: list[str]
     original: dict[str, str]  # canonical name -> name in the file
     value_labels: dict[str, dict] = field(default_factory=dict)
     column_labels: dict[str, str] = field(default_factory=dict)
 
 
-def _read_stata(path: Path, **kw):
+def _read_stata(path: Path, label: str, **kw):
     # INEI 2007–2011 files are Stata 7 (format 110) in latin-1; pyreadstat guesses the encoding
     # for newer formats but needs it spelled out for old ones with non-ASCII names (aÑo).
     try:
@@ -123,24 +246,30 @@ def _read_stata(path: Path, **kw):
         try:
             return pyreadstat.read_dta(str(path), encoding="latin1", **kw)
         except Exception:
-            raise IngestError(f"{path}: cannot read Stata file ({first})") from first
+            raise IngestError(f"{label}: cannot read Stata file ({first})") from first
 
 
-def read_meta(path: str | Path) -> ModuleMeta:
+def _source(path: str | Path | ArchiveMember) -> ModuleSource:
+    return path if isinstance(path, ArchiveMember) else Path(path)
+
+
+def read_meta(path: str | Path | ArchiveMember) -> ModuleMeta:
     """Column names and value labels (pyreadstat ``metadataonly``; CSV: header only)."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext == ".dta":
-        _, meta = _read_stata(path, metadataonly=True)
-    elif ext == ".sav":
-        _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
-    elif ext == ".csv":
-        header = pd.read_csv(path, nrows=0).columns.tolist()
-        ycol = find_year_column(header)
-        orig = {_canonical_name(c, ycol): c for c in header}
-        return ModuleMeta(path, list(orig), orig)
-    else:
-        raise IngestError(f"{path}: unsupported extension {ext!r} (expected {EXTENSIONS})")
+    source = _source(path)
+    label = str(source)  # the full path (for a member: archive path and member name)
+    ext = source.suffix.lower()
+    if ext not in EXTENSIONS:
+        raise IngestError(f"{label}: unsupported extension {ext!r} (expected {EXTENSIONS})")
+    with local_copy(source) as local:
+        if ext == ".dta":
+            _, meta = _read_stata(local, label, metadataonly=True)
+        elif ext == ".sav":
+            _, meta = pyreadstat.read_sav(str(local), metadataonly=True)
+        else:
+            header = pd.read_csv(local, nrows=0).columns.tolist()
+            ycol = find_year_column(header)
+            orig = {_canonical_name(c, ycol): c for c in header}
+            return ModuleMeta(source, list(orig), orig)
     names = list(meta.column_names)
     ycol = find_year_column(names)
     orig = {_canonical_name(c, ycol): c for c in names}
@@ -151,7 +280,7 @@ def read_meta(path: str | Path) -> ModuleMeta:
         if labels and var in inv:
             vl[inv[var]] = {_num_key(k): v for k, v in labels.items()}
     cl = {inv[c]: l for c, l in zip(names, meta.column_labels or []) if c in inv and l}
-    return ModuleMeta(path, list(orig), orig, vl, cl)
+    return ModuleMeta(source, list(orig), orig, vl, cl)
 
 
 def _num_key(k):
@@ -164,7 +293,7 @@ def _num_key(k):
 
 
 def read_module(
-    path: str | Path,
+    path: str | Path | ArchiveMember,
     columns: list[str] | None = None,
     *,
     year: int | None = None,
@@ -172,33 +301,26 @@ def read_module(
 ) -> pd.DataFrame:
     """Read one module file: lower-case names, year column → ``year``, normalised id keys.
 
+    ``path``: a file, or an :class:`ArchiveMember` (as :func:`find_module` returns it).
     ``columns`` are canonical (lower-case, ``year`` for the year column); a requested column the
     file lacks raises IngestError naming year, file and column. Value labels are attached as
     ``df.attrs['value_labels']`` ({column: {code: label}}) when the format carries them.
     """
-    path = Path(path)
-    meta = meta or read_meta(path)
+    source = _source(path)
+    meta = meta or read_meta(source)
     if columns is not None:
         missing = [c for c in columns if c not in meta.original]
         if missing:
             raise IngestError(
-                f"year {year if year is not None else '?'}: file {path.name} lacks column(s) "
-                f"{missing} (has {sorted(meta.original)})"
+                f"year {year if year is not None else '?'}: file {source_name(source)} lacks "
+                f"column(s) {missing} (has {sorted(meta.original)})"
             )
         wanted = list(dict.fromkeys(columns))
         use = [meta.original[c] for c in wanted]
     else:
         use = None
-    ext = path.suffix.lower()
-    if ext == ".dta":
-        df, _ = _read_stata(path, usecols=use)
-    elif ext == ".sav":
-        df, _ = pyreadstat.read_sav(str(path), usecols=use)
-    else:
-        inv = {v: k for k, v in meta.original.items()}
-        dtype = {orig: "string" for orig, canon in inv.items() if canon in TEXT_COLUMNS}
-        # keep_default_na=False + explicit na_values: '' is missing, but 'NA' text is not.
-        df = pd.read_csv(path, usecols=use, dtype=dtype, keep_default_na=False, na_values=[""])
+    with local_copy(source) as local:
+        df = _read_columns(local, str(source), meta, use)
     inv = {v: k for k, v in meta.original.items()}
     df = df.rename(columns=inv)
     if use is not None:
@@ -209,8 +331,21 @@ def read_module(
             df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
     df = normalise_keys(df)
     df.attrs["value_labels"] = {k: v for k, v in meta.value_labels.items() if k in df.columns}
-    df.attrs["source"] = path.name
+    df.attrs["source"] = source_name(source)
     return df
+
+
+def _read_columns(path: Path, label: str, meta: ModuleMeta, use: list[str] | None) -> pd.DataFrame:
+    """The columns ``use`` (original names; None = all) of a plain file, by its extension."""
+    ext = path.suffix.lower()
+    if ext == ".dta":
+        return _read_stata(path, label, usecols=use)[0]
+    if ext == ".sav":
+        return pyreadstat.read_sav(str(path), usecols=use)[0]
+    inv = {v: k for k, v in meta.original.items()}
+    dtype = {orig: "string" for orig, canon in inv.items() if canon in TEXT_COLUMNS}
+    # keep_default_na=False + explicit na_values: '' is missing, but 'NA' text is not.
+    return pd.read_csv(path, usecols=use, dtype=dtype, keep_default_na=False, na_values=[""])
 
 
 def to_number(values: pd.Series) -> pd.Series:
@@ -234,16 +369,20 @@ def format_value(v) -> str:
 
 
 __all__ = [
+    "ArchiveMember",
     "IngestError",
     "ModuleMeta",
+    "archive_members",
     "find_module",
     "find_year_column",
     "format_value",
+    "local_copy",
     "normalise_id",
     "normalise_keys",
     "read_centres",
     "read_meta",
     "read_module",
+    "source_name",
     "to_number",
     "non_numeric",
 ]

@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 
 from pra.ingest import schemas as S
-from pra.ingest.readers import IngestError, find_module, read_meta, read_module, to_number
+from pra.ingest.readers import (
+    IngestError,
+    ModuleSource,
+    find_module,
+    read_meta,
+    read_module,
+    source_name,
+    to_number,
+)
 
 LIMA, CALLAO = 15, 7
 SELVA_BAJA_DPTOS = (16, 17, 25)  # Loreto, Madre de Dios, Ucayali
@@ -30,11 +38,11 @@ class Deflators:
     files: dict  # {"time": file name, "space": file name}
 
 
-def _columns(path: Path, wanted: list[str]) -> pd.DataFrame:
+def _columns(path: ModuleSource, wanted: list[str]) -> pd.DataFrame:
     meta = read_meta(path)
     for c in wanted:
         if c not in meta.original:
-            raise IngestError(f"deflator file {path.name} lacks column {c!r} "
+            raise IngestError(f"deflator file {source_name(path)} lacks column {c!r} "
                               f"(has {sorted(meta.original)})")
     return read_module(path, wanted, meta=meta)
 
@@ -52,13 +60,14 @@ def read_deflators(deflator_dir: str | Path) -> Deflators:
                       "i00": to_number(t["i00"])})
     s = _columns(spath, ["dominioa", "ld"])  # INEI spells it dominioA; lower-cased by the reader
     s = pd.DataFrame({"dominioa": to_number(s["dominioa"]), "ld": to_number(s["ld"])})
-    for name, df, keys in ((tpath.name, t, ["defl_year", "dpto_defl"]),
-                           (spath.name, s, ["dominioa"])):
+    names = {"time": source_name(tpath), "space": source_name(spath)}
+    for name, df, keys in ((names["time"], t, ["defl_year", "dpto_defl"]),
+                           (names["space"], s, ["dominioa"])):
         if df[keys].isna().any().any() or df.duplicated(keys).any():
             bad = df[df[keys].isna().any(axis=1) | df.duplicated(keys, keep=False)]
             raise IngestError(f"deflator file {name}: missing or duplicated key {keys} in rows "
                               f"{(bad.index[:10] + 1).tolist()}")
-    return Deflators(t, s, {"time": tpath.name, "space": spath.name})
+    return Deflators(t, s, names)
 
 
 def deflator_dpto(dpto: pd.Series) -> pd.Series:
