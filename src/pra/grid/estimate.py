@@ -9,11 +9,9 @@ with the work that specifications share done once:
   rule, derived controls, row order) once per household sample at the largest sample space; a
   specification's rows are a subset of it (sample space, ring, post period), in the same order.
 * **Demeaning** (Frisch–Waugh–Lovell). For each estimation sample (rows after the missing-value
-  and singleton drops), fixed-effect structure and weights, every outcome, every control column of
-  the largest model and the D column of every radius are demeaned together, exactly: within
-  locality (weighted group means), then the within-locality year dummies are partialled out
-  (T − 1 columns: an exact two-way projection, not an iteration). pyfixest's alternating
-  projections converge to the same projection.
+  and singleton drops) and weights, every outcome, every control column of the largest model and
+  the D column of every radius are demeaned together, once, by pyfixest's own alternating
+  projections with the tolerance :func:`pra.did.estimate` uses (:func:`demean`).
 * **Solving.** Models are nested prefixes of one control list, so one Gram matrix per radius
   serves every model and outcome. Collinear columns are found with pyfixest's rule (sequential
   Cholesky on the unweighted demeaned Gram matrix, pivot < 1e-9, in column order D, controls).
@@ -36,7 +34,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
