@@ -28,7 +28,7 @@ TABLE1 = {
     "HUANCAVELICA": (15, 97), "HUANUCO": (5, 45), "JUNIN": (2, 49), "LA LIBERTAD": (12, 77),
     "LIMA": (15, 89), "MADRE DE DIOS": (0, 3), "PASCO": (3, 26), "PUNO": (36, 115),
 }
-# Table 2 of the study (bands 0-2 ... 15-20, >= 20), copied from pra2_study.md on purpose:
+# Table 2 of the study (bands 0-2 ... 15-20, >= 20), copied from the study (docs/study.md) on purpose:
 # the generator's own TABLE2 is what is under test, so the test keeps an independent copy.
 TABLE2 = {
     2007: (625, 400, 240, 212, 268, 727, 405, 6490),

@@ -73,7 +73,7 @@ def _by_year(d: dict, years: np.ndarray) -> np.ndarray:
 
 
 def dominio_a(ubigeo: pd.Series, dominio: np.ndarray, estrato: np.ndarray) -> np.ndarray:
-    """INEI's dominioA (layout reference §3): 17 spatial-deflator domains."""
+    """INEI's dominioA (docs/enaho_layout.md §3): 17 spatial-deflator domains."""
     dpto = pd.to_numeric(pd.Series(ubigeo).str[:2]).to_numpy()
     dpto = np.where(dpto == 7, 15, dpto)
     dominio = np.asarray(dominio)

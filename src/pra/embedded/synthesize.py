@@ -72,7 +72,7 @@ class SynthesizeError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# value labels (layout reference §2)
+# value labels (docs/enaho_layout.md §2)
 # --------------------------------------------------------------------------------------------
 _P37_OLD = {1: "muy bien", 2: "bien", 3: "mal", 4: "muy mal", 9: "missing value"}
 _P37_2012 = {1: "muy mal", 2: "mal", 3: "bien", 4: "muy bien", 9: "missing"}
@@ -153,7 +153,7 @@ def value_labels_for(year: int, module: str, columns) -> dict[str, dict[int, str
 # quirks
 # --------------------------------------------------------------------------------------------
 def year_column(year: int, module: str) -> str:
-    """The year column's spelling in one file (layout reference §1.3)."""
+    """The year column's spelling in one file (docs/enaho_layout.md §1.3)."""
     if year == 2009 and module == "500":
         return "año"
     if year == 2011 and module in ("2000", "2000a", "2100", "01b-2"):

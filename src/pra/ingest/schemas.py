@@ -50,7 +50,7 @@ def _r(a: int, b: int) -> list[int]:
     return list(range(a, b + 1))
 
 
-# Allowed codes per module and column (layout reference §2). Missing values are allowed:
+# Allowed codes per module and column (docs/enaho_layout.md §2). Missing values are allowed:
 # non-response rows of module 100 are empty, and a blank answer is not an unknown code.
 CODES: dict[str, dict[str, list[int]]] = {
     "sumaria": {"pobreza": [1, 2, 3], "dominio": _r(1, 8), "estrato": _r(1, 8)},
