@@ -29,7 +29,8 @@ from pra.ingest.readers import (  # noqa: E402
 )
 
 # fixture module key -> INEI's module (zip) number; year codes from the layout
-MODULE_NUMBER = {"sumaria": 34, "100": 1, "200": 2, "300": 3, "500": 5, "2000": 22, "01b2": 85}
+MODULE_NUMBER = {"sumaria": 34, "100": 1, "200": 2, "300": 3, "500": 5, "2000": 22, "2000a": 22,
+                 "2100": 22, "01b2": 85}
 
 
 def zip_year(year_dir: Path, year: int, *, folder: str = "", upper: bool = False,
@@ -39,19 +40,20 @@ def zip_year(year_dir: Path, year: int, *, folder: str = "", upper: bool = False
     ``upper``: upper-case archive and member names; ``keep``: leave the unpacked files."""
     files = {p.name.lower(): p for p in year_dir.iterdir() if p.is_file()}
     out = []
-    for module, number in MODULE_NUMBER.items():
-        stem = F.STEMS[module].format(y=year).lower()
-        src = next(p for name, p in files.items() if name.startswith(stem + "."))
+    for number in sorted(set(MODULE_NUMBER.values())):  # one zip may hold several files (22)
         name = f"{layout.YEAR_CODES[year]}-Modulo{number:02d}"
-        member = f"{name}/{src.name}"
-        if upper:
-            name, member = name.upper(), member.upper()
-        dest = year_dir / folder / (f"{name}.ZIP" if upper else f"{name}.zip")
+        members = {}
+        for module in (m for m, n in MODULE_NUMBER.items() if n == number):
+            stem = F.STEMS[module].format(y=year).lower()
+            src = next(p for fname, p in files.items() if fname.startswith(stem + "."))
+            members[(f"{name}/{src.name}").upper() if upper else f"{name}/{src.name}"] = src
+        dest = year_dir / folder / (f"{name.upper()}.ZIP" if upper else f"{name}.zip")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        write_archive(dest, {member: src})
+        write_archive(dest, members)
         out.append(dest)
         if not keep:
-            src.unlink()
+            for src in members.values():
+                src.unlink()
     return out
 
 
