@@ -49,4 +49,6 @@ def main(smk) -> None:
 
 
 if "snakemake" in globals():
-    main(snakemake)  # noqa: F821
+    from pra.runlog import run
+
+    run(main, snakemake)  # noqa: F821

@@ -8,7 +8,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -17,17 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-try:  # test-only helper (moving to tests/helpers.py)
-    from helpers import synthetic_sample  # noqa: E402
-except ImportError:
-    from pra.did.batch import synthetic_sample  # noqa: E402
+from helpers import synthetic_sample
 
-from pra.did.estimator import estimate  # noqa: E402
-from pra.did.specs import model_controls, prepare_sample  # noqa: E402
-from pra.grid.estimate import collinear, run_grid  # noqa: E402
-from pra.grid.joint import joint_test, joint_tests, monte_carlo, rejection_rates  # noqa: E402
-from pra.grid.specs import GridConfigError, build_grid, chunk_grid, ring_text  # noqa: E402
+from pra.did.estimator import estimate
+from pra.did.specs import model_controls, prepare_sample
+from pra.grid.estimate import collinear, run_grid
+from pra.grid.joint import joint_test, joint_tests, monte_carlo, rejection_rates
+from pra.grid.specs import GridConfigError, build_grid, chunk_grid, ring_text
 
 ROOT = Path(__file__).resolve().parents[1]
 YEARS = [2007, 2008, 2009, 2010, 2011, 2012]

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_slurm import SLURM_ARGS, slurm_cluster  # noqa: E402,F401  (the cluster fixture)
-from workflow import ROOT, TEST_CONFIG, snakemake  # noqa: E402
+from test_slurm import SLURM_ARGS, slurm_cluster  # noqa: F401  (the cluster fixture)
+from workflow import ROOT, TEST_CONFIG, snakemake
 
-pytestmark = [pytest.mark.slow, pytest.mark.workflow]
+pytestmark = pytest.mark.workflow
 
 GRID_CONFIG = ROOT / "tests" / "config_grid.yaml"
 TARGETS = ["results/grid/explorer.html", "results/grid/dropped.csv"]

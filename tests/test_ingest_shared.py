@@ -2,23 +2,20 @@
 the same household read from ENAHO and from the programme survey gives the same variables."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import fixtures_ingest as F  # noqa: E402
+import fixtures_ingest as F
 
-from pra.ingest import schemas as S  # noqa: E402
-from pra.ingest.centres import centre_lookup, nearest_centre, prepare_centres  # noqa: E402
-from pra.ingest.harmonise import harmonise_year  # noqa: E402
-from pra.ingest.programme import SURVEY_COLUMNS, harmonise_programme_survey  # noqa: E402
-from pra.ingest.readers import IngestError, format_value  # noqa: E402
-from pra.ingest.variables import (  # noqa: E402
+from pra.ingest import schemas as S
+from pra.ingest.centres import centre_lookup, nearest_centre, prepare_centres
+from pra.ingest.harmonise import harmonise_year
+from pra.ingest.programme import SURVEY_COLUMNS, harmonise_programme_survey
+from pra.ingest.readers import IngestError, format_value
+from pra.ingest.variables import (
     SANITATION_P111,
     SANITATION_P111A,
     head_variables,
@@ -26,7 +23,7 @@ from pra.ingest.variables import (  # noqa: E402
     region_variables,
     rooms,
 )
-from pra.ingest.welfare import (  # noqa: E402
+from pra.ingest.welfare import (
     deflator_dpto,
     dominio_a,
     expenditure_and_poverty,
