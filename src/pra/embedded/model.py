@@ -2,7 +2,7 @@
 
 Every number the household generator uses lives here, so that `truth.json` records exactly what
 each estimator should recover. Targets marked "Table N" come from the PRA-II report
-(`../shared/reference/pra2_study.md`); "Annex A" is model 3 of the report's Annex A. The model
+(`docs/study.md`); "Annex A" is model 3 of the report's Annex A. The model
 itself is documented in `docs/embedded_data.md`.
 """
 from __future__ import annotations
