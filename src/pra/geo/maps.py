@@ -106,7 +106,7 @@ def draw_departments(ax) -> list[str]:
 
 
 def frame_axes(ax, title: str) -> None:
-    """Peru's extent, equal-area-looking aspect, labels and title (shared by both maps)."""
+    """Peru's extent, aspect 1/cos(9.2°) (lon/lat degrees at its mean latitude), labels, title."""
     ax.set_xlim(*XLIM)
     ax.set_ylim(*YLIM)
     ax.set_aspect(1 / np.cos(np.radians(9.2)))
