@@ -527,8 +527,8 @@ def _num(cell: str) -> float:
 
 @pytest.mark.workflow
 def test_executive_summary_shows_planted_effects(run_dir):
-    """Embedded data: ln expenditure up, monetary poverty down in both designs; every estimate
-    within 3 standard errors of the planted effect (truth.json)."""
+    """Embedded data: ln expenditure up, monetary poverty down in the DD; every estimate of both
+    designs within 3 standard errors of the planted effect (truth.json)."""
     truth = json.loads((run_dir / "resources/embedded/truth.json").read_text())["params"]
     planted = {("DD", "Ln(per capita expenditure)"): truth["planted"]["spatial_dd_ln_exp"],
                ("DD", "Monetary poverty"): truth["planted"]["spatial_dd_poverty_realised"],
@@ -542,9 +542,11 @@ def test_executive_summary_shows_planted_effects(run_dir):
                                         "Subjective poverty 1 (self-definition)",
                                         "Subjective poverty 2 (living conditions)"]
     assert csv.loc[5, "DD"] == "" and csv.loc[4, "DD"] == ""  # self-definition: not in ENAHO 2012
-    for col in ("DD", "Matching DD"):
-        assert _num(csv.loc[0, col]) > 0, f"{col}: ln expenditure effect should be positive"
-        assert _num(csv.loc[2, col]) < 0, f"{col}: monetary poverty effect should be negative"
+    # Signs for the DD only: at test scale the matching DD's SE (~0.2 on ln expenditure, about
+    # twice the planted 0.102) makes its sign a coin flip across seeds; it is held to the planted
+    # value by the 3-SE check below, and its recovery at study scale by test_matching_embedded.
+    assert _num(csv.loc[0, "DD"]) > 0, "DD: ln expenditure effect should be positive"
+    assert _num(csv.loc[2, "DD"]) < 0, "DD: monetary poverty effect should be negative"
     for (col, label), value in planted.items():
         i = csv.index[csv["row"] == label][0]
         est, se = _num(csv.loc[i, col]), _num(csv.loc[i + 1, col])
