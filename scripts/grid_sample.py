@@ -12,6 +12,8 @@ from pra.io import write_parquet_atomic
 
 
 def main(smk) -> None:
+    if smk.params.max_space_km is None:
+        raise ValueError("results/grid/ is built with did.grid: full (docs/grid.md); this run has did.grid: study")
     hh = pd.read_parquet(smk.input.harmonised)
     dist = pd.read_parquet(smk.input.distances)
     out = grid_sample(hh, dist, smk.params.max_space_km)

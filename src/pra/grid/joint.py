@@ -121,11 +121,6 @@ def joint_tests(store: pd.DataFrame, psi: np.ndarray, *, draws: int, seed: int, 
     return tests, left_out
 
 
-def rejects(res: JointTest | dict, alpha: float = 0.05) -> dict[str, bool]:
-    d = res.as_dict() if isinstance(res, JointTest) else res
-    return {s: d[f"p_{s}"] < alpha for s in SUMMARIES}
-
-
 def placebo_geography(data: pd.DataFrame, rng: np.random.Generator, unit: str = "locality") -> pd.DataFrame:
     """``data`` with the distance of each ``unit`` (locality) given to another, at random: a
     geography in which treatment has no relation to the outcomes. Units with several distances
