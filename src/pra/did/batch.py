@@ -28,7 +28,7 @@ import pandas as pd
 # scripts and benchmarks that merge batches
 from pra.store import STORE_COLUMNS, join_ints, order_store, store_frame  # noqa: F401
 
-from .estimator import DidResult, _drop_missing, estimate, estimate_many
+from .estimator import DidResult, drop_missing, estimate, estimate_many
 from .specs import (FIXED_EFFECTS, HEAD, HOUSEHOLD, LOCALITY_CHARS, SPEC_FIELDS, model_blocks, prep_key,
                     prepare_sample, spec_records)
 from .subgroups import SUBGROUPS
@@ -84,7 +84,7 @@ def _means(frame: pd.DataFrame, spec: dict, cluster: str) -> DidResult:
     y = spec["outcome"]
     controls = LOCALITY_CHARS + HEAD + HOUSEHOLD
     cols = [y, "cell"] + controls + [cluster]
-    kept, dropped = _drop_missing(frame, cols)
+    kept, dropped = drop_missing(frame, cols)
     kept = kept[cols].copy()
     for c in controls:  # centre so each cell coefficient is the mean at average characteristics
         kept[c] = kept[c].astype(float) - kept[c].astype(float).mean()

@@ -35,7 +35,7 @@ import pandas as pd
 
 from . import pyfixest_adapter as pfa
 
-__all__ = ["DidResult", "estimate", "estimate_many", "stars", "formula", "term_columns"]
+__all__ = ["DidResult", "drop_missing", "estimate", "estimate_many", "stars", "formula", "term_columns"]
 
 
 def stars(p: float | None) -> str:
@@ -113,11 +113,11 @@ def formula(outcome: str | Sequence[str], terms: Sequence[str], fixed_effects: S
     return f"{lhs} ~ {rhs}" + (f" | {' + '.join(fe)}" if fe else "")
 
 
-def _drop_missing(data: pd.DataFrame, ordered_cols: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+def drop_missing(data: pd.DataFrame, ordered_cols: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
     """Drop rows with NaN in any of ``ordered_cols``; count each row once, by its first NaN column."""
     missing = [c for c in ordered_cols if c not in data.columns]
     if missing:
-        raise KeyError(f"estimate: column(s) {missing} not in the data (columns: {list(data.columns)})")
+        raise KeyError(f"column(s) {missing} not in the data (columns: {list(data.columns)})")
     remaining = pd.Series(True, index=data.index)
     dropped: dict[str, int] = {}
     for c in ordered_cols:
@@ -194,7 +194,7 @@ def estimate(data: pd.DataFrame, outcome: str, treatment: str | Sequence[str],
     used = ([outcome] + term_columns(terms) + term_columns(controls) + fe
             + ([cluster] if cluster else []) + ([weights] if weights else []))
     used = list(dict.fromkeys(used))
-    frame, dropped = _drop_missing(data, used)
+    frame, dropped = drop_missing(data, used)
     _check_clusters(frame, cluster, outcome)
     if frame.empty:
         raise ValueError(f"estimate: no rows left for {outcome!r} after dropping missing values {dropped}")
@@ -236,7 +236,7 @@ def estimate_many(data: pd.DataFrame, outcomes: Sequence[str], treatment: str | 
     block_cols = [term_columns(b) for b in nested]
     allcols = list(dict.fromkeys(outcomes + common + [c for b in block_cols for c in b]))
     # rows missing a common column go for every model: count them per (outcome, model) the same way
-    base_frame, _ = _drop_missing(data, common)
+    base_frame, _ = drop_missing(data, common)
     _check_clusters(base_frame, cluster, ", ".join(outcomes))
     base_frame = base_frame[allcols].reset_index(drop=True)
     rhs_controls = list(controls)
@@ -257,7 +257,7 @@ def estimate_many(data: pd.DataFrame, outcomes: Sequence[str], treatment: str | 
                 + [c for b in block_cols[:k] for c in b] + fe
                 + ([cluster] if cluster else []) + ([weights] if weights else []))
         cols = list(dict.fromkeys(cols))
-        _, dropped = _drop_missing(data, cols)
+        _, dropped = drop_missing(data, cols)
         n_in = len(data) - sum(dropped.values())
         out[(y, k)] = _result(fit, first, dropped, n_in, cluster)
     if sorted(seen.items()) != sorted((y, nmod) for y in outcomes):

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from pra.did.estimator import drop_missing
+
 __all__ = ["Design", "build_design", "demean", "codes"]
 
 MAX_ITER = 10_000
@@ -75,20 +77,6 @@ def demean(M: np.ndarray, fe_codes: Sequence[np.ndarray], tol: float = 1e-13,
         if np.all(change <= tol * scale):
             return out
     raise RuntimeError(f"inference.demean: no convergence in {MAX_ITER} sweeps")
-
-
-def _drop_missing(data: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
-    absent = [c for c in cols if c not in data.columns]
-    if absent:
-        raise KeyError(f"inference: column(s) {absent} not in the data (columns: {list(data.columns)})")
-    keep = pd.Series(True, index=data.index)
-    dropped: dict[str, int] = {}
-    for c in cols:
-        bad = keep & data[c].isna()
-        if int(bad.sum()):
-            dropped[f"missing:{c}"] = int(bad.sum())
-        keep &= ~bad
-    return data.loc[keep], dropped
 
 
 def _drop_singletons(frame: pd.DataFrame, fe: list[str]) -> tuple[pd.DataFrame, int]:
@@ -196,7 +184,7 @@ def build_design(data: pd.DataFrame, outcome: str, regressors: Sequence[str],
     fe = [str(f).strip() for f in fixed_effects]
     fe_cols = [p.strip() for f in fe for p in f.split("^")]
     cols = list(dict.fromkeys([outcome] + regressors + fe_cols + list(keep)))
-    frame, dropped = _drop_missing(data, cols)
+    frame, dropped = drop_missing(data, cols)
     frame, single = _drop_singletons(frame, fe)
     if single:
         dropped["singleton_fe"] = single
