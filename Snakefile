@@ -1,10 +1,15 @@
 # PRA-II impact evaluation (Macroconsult 2014) as a Snakemake workflow.
 # Stages: synthesize (embedded data) -> ingest -> geo -> did / matching -> tables, figures, report.
 import os
+import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
+
+# Parse with the workflow's own package, as its jobs do (PYTHONPATH below).
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+import pra.config
 
 
 configfile: os.path.join(workflow.basedir, "config.yaml")
@@ -30,8 +35,17 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 conda: "envs/pra.yaml"
 
 
-# Schema first (unknown keys, types, defaults), then the cross-key checks of pra.config.
-validate(config, "schemas/config.schema.yaml")
+# The whole config is checked here, before any rule exists and so before the first job: the
+# schema (unknown keys, types, defaults), the cross-key checks, the names against the harmonised
+# table and the years against the data (pra.config.workflow_config). A mistake stops the run
+# with one line naming the key, not a traceback.
+try:
+    config.update(pra.config.workflow_config(config))
+except pra.config.ConfigError as err:
+    from snakemake.logging import logger
+
+    logger.error(f"Configuration error: {err}")
+    raise SystemExit(1) from None
 
 
 include: "rules/common.smk"

@@ -3,15 +3,9 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-import pra.config
 from pra.embedded import layout
 
-# The schema has filled defaults; now the cross-key checks (radius inside the sample space, ...).
-try:
-    pra.config.check(config)
-except pra.config.ConfigError as err:
-    raise WorkflowError(str(err)) from None
-
+# The config was checked in full by the Snakefile (pra.config.workflow_config) before this file.
 YEARS = sorted(config["years"])
 EMBEDDED = config["data"]["source"] == "embedded"
 DATA_DIR = config["data"]["embedded"]["dir"] if EMBEDDED else None

@@ -332,7 +332,7 @@ def _raw_config():
     [
         ({"spatial": {"ring_km": [10, 12]}}, "spatial.ring_km"),  # ring starts at the radius
         ({"spatial": {"ring_km": [5, 25]}}, "spatial.ring_km"),  # ring wider than the space
-        ({"did": {"subgroups": ["head_height"]}}, "did/subgroups"),  # unknown subgroup
+        ({"did": {"subgroups": ["head_height"]}}, "did.subgroups"),  # unknown subgroup
         ({"did": {"rings_km": [[11, 9]]}}, "did.rings_km"),  # inverted ring
         ({"spatial": {"sample_space_km": 10}}, "spatial.treatment_radius_km"),  # radius == space
     ],

@@ -27,12 +27,12 @@ def test_default_config_is_valid(base):
         ({"did": {"placebo_starts": [2007]}}, "did.placebo_starts"),  # no false pre period
         ({"did": {"radii_km": [8, 25]}}, "did.radii_km"),
         ({"spatial": {"bands_km": [0, 5, 4, 20]}}, "spatial.bands_km"),
-        ({"spatial": {"sample": "everyone"}}, "spatial/sample"),
-        ({"data": {"embedded": {"scale": -1}}}, "data/embedded/scale"),
+        ({"spatial": {"sample": "everyone"}}, "spatial.sample"),
+        ({"data": {"embedded": {"scale": -1}}}, "data.embedded.scale"),
         ({"matching": {"baseline_year": 2020}}, "matching"),
         ({"post_start": 2007}, "post_start"),
-        ({"did": {"cluster": "household"}}, "did/cluster"),  # the tables could not name it
-        ({"matching": {"baseline_months": [7, 7, 8]}}, "matching/baseline_months"),
+        ({"did": {"cluster": "household"}}, "did.cluster"),  # the tables could not name it
+        ({"matching": {"baseline_months": [7, 7, 8]}}, "matching.baseline_months"),
         ({"did": {"radii_km": [20]}}, "did.radii_km"),  # a radius at the edge leaves no control
         ({"spatial": {"bands_km": [0, 5, 5, 20]}}, "spatial.bands_km"),  # not strictly increasing
     ],

@@ -46,12 +46,19 @@ def validate(config: dict) -> dict:
     try:
         jsonschema.validate(config, schema)
     except jsonschema.ValidationError as err:
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ConfigError(f"config key {where}: {err.message}") from None
+        raise ConfigError(f"config key {key_path(err.absolute_path)}: {err.message}") from None
     config = copy.deepcopy(config)
     _fill_defaults(schema, config)
     check(config)
     return config
+
+
+def key_path(parts) -> str:
+    """``did.models[1]`` from the schema's path ``['did', 'models', 1]``."""
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
 
 
 def load(path: str | Path = ROOT / "config.yaml", overrides: dict | None = None) -> dict:
@@ -82,10 +89,21 @@ def _check_path(key: str, value: str) -> None:
 def check(config: dict) -> None:
     """Cross-key checks; raise ConfigError naming the key."""
     check_years(config)
+    check_lists(config)
     check_spatial(config["spatial"])
     check_did(config)
     check_matching(config)
+    check_names(config)
+    check_grid(config)
     check_data(config["data"])
+
+
+def workflow_config(config: dict) -> dict:
+    """What the Snakefile runs at parse time, before any job: the schema, every cross-key check,
+    then the years and input folders against the data on disk. Returns the config with defaults."""
+    config = validate(config)
+    check_inputs(config)
+    return config
 
 
 def check_years(config: dict) -> None:
@@ -96,6 +114,114 @@ def check_years(config: dict) -> None:
             f"config key post_start: {post} must leave at least one pre year and one post year "
             f"within years {years[0]}–{years[-1]}"
         )
+    if post not in years:
+        raise ConfigError(f"config key post_start: {post} is not one of years {years}")
+
+
+# Lists that must hold a value (the stage has nothing to estimate otherwise) and lists whose
+# values must be distinct (a repeated value would repeat specifications, rows and jobs).
+NON_EMPTY = ["years", "did.outcomes", "did.models", "did.radii_km", "matching.baseline_months",
+             "matching.outcomes"]
+DISTINCT = ["years", "did.outcomes", "did.models", "did.radii_km", "did.placebo_starts",
+            "did.rings_km", "did.samples", "did.subgroups", "matching.baseline_months",
+            "matching.outcomes"]
+
+
+def _get(config: dict, key: str):
+    value: Any = config
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _canon(value) -> str:
+    """One text per value, so that 10 and 10.0 (or [9, 11] and [9.0, 11]) count as the same."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_canon(v) for v in value) + "]"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(float(value))
+    return repr(value)
+
+
+def check_lists(config: dict) -> None:
+    for key in NON_EMPTY:
+        if not _get(config, key):
+            raise ConfigError(f"config key {key}: must list at least one value, got {_get(config, key)!r}")
+    for key in DISTINCT:
+        values = list(_get(config, key) or [])
+        seen: dict[str, Any] = {}
+        for v in values:
+            if _canon(v) in seen:
+                raise ConfigError(f"config key {key}: {v!r} is listed twice in {values}; "
+                                  "list each value once")
+            seen[_canon(v)] = v
+
+
+def _known(key: str, values, known: list[str], what: str) -> None:
+    import difflib
+
+    for v in values:
+        if v not in known:
+            close = difflib.get_close_matches(str(v), known, n=3)
+            hint = f"did you mean {' or '.join(map(repr, close))}?" if close else f"known: {', '.join(known)}"
+            raise ConfigError(f"config key {key}: {v!r} is not {what} ({hint})")
+
+
+def check_names(config: dict) -> None:
+    """Every name the config gives exists in what the data provide (:mod:`pra.contract`)."""
+    from pra.contract import HARMONISED_COLUMNS, MATCHING_OUTCOMES, NUMERIC_COLUMNS
+
+    did, m = config["did"], config["matching"]
+    numeric = "a numeric column of the harmonised household table"
+    _known("did.outcomes", did.get("outcomes", []), NUMERIC_COLUMNS, numeric)
+    _known("did.cluster", [did.get("cluster", "locality")], HARMONISED_COLUMNS,
+           "a column of the harmonised household table")
+    _known("matching.outcomes", m.get("outcomes", []), MATCHING_OUTCOMES,
+           "an outcome measured both in the ENAHO baseline and in the programme survey")
+    grid = did.get("full_grid") or {}
+    _known("did.full_grid.outcomes", grid.get("outcomes", []), NUMERIC_COLUMNS, numeric)
+    _known("did.full_grid.weights", [w for w in grid.get("weights", []) if w != "none"],
+           NUMERIC_COLUMNS, f"'none' or {numeric}")
+
+
+def check_grid(config: dict) -> None:
+    """``did.full_grid`` (read when ``did.grid: full``): pra.grid.specs's checks, here so that
+    they run with the others, before the first job."""
+    if config["did"].get("grid", "study") != "full":
+        return
+    from pra.grid.specs import GridConfigError, grid_settings
+
+    try:
+        grid_settings(config)
+    except GridConfigError as err:
+        raise ConfigError(str(err)) from None
+
+
+def check_inputs(config: dict) -> None:
+    """Every year of ``years`` is in the data, and the input folders exist (files on disk: the
+    Snakefile runs this, library calls of :func:`validate` do not)."""
+    years = sorted(int(y) for y in config["years"])
+    data = config["data"]
+    if data["source"] == "embedded":
+        from pra.embedded.layout import YEARS
+
+        bad = [y for y in years if y not in YEARS]
+        if bad:
+            raise ConfigError(f"config key years: {bad} not in the embedded data, which holds ENAHO "
+                              f"{YEARS[0]}–{YEARS[-1]}")
+        return
+    files = data["files"]
+    for key in ("enaho_dir", "deflator_dir"):
+        if not Path(files[key]).is_dir():
+            raise ConfigError(f"config key data.files.{key}: no folder {files[key]}")
+    if not Path(files["centres"]).is_file():
+        raise ConfigError(f"config key data.files.centres: no file {files['centres']}")
+    enaho = Path(files["enaho_dir"])
+    have = sorted(int(p.name) for p in enaho.iterdir() if p.is_dir() and p.name.isdigit())
+    bad = [y for y in years if y not in have]
+    if bad:
+        raise ConfigError(f"config key years: {bad} not in the data: data.files.enaho_dir ({enaho}) "
+                          f"has folders for {have or 'no year'}")
 
 
 def check_bands(bands_km, sample_space_km) -> None:
@@ -156,8 +282,12 @@ def check_did(config: dict) -> None:
     for ring in did.get("rings_km", []):
         _check_ring("did.rings_km", ring, radius, space)
     pre = [y for y in years if y < post]
+    bw = did.get("band_width_km")
+    if bw is not None and not 0 < bw < space:
+        raise ConfigError(f"config key did.band_width_km: {bw} km must be smaller than "
+                          f"spatial.sample_space_km ({space} km), so that there are two bands to compare")
     for start in did.get("placebo_starts", []):
-        if not (pre and pre[0] < start <= pre[-1]):
+        if not (pre and pre[0] < start <= pre[-1]) or start not in pre:
             raise ConfigError(
                 f"config key did.placebo_starts: {start} must be a pre-period year after the first "
                 f"({pre[0] if pre else '-'}–{pre[-1] if pre else '-'}), so that a false pre and post exist"
@@ -174,6 +304,11 @@ def check_matching(config: dict) -> None:
         raise ConfigError(f"config key matching.baseline_year: {m['baseline_year']} is not among years {years}")
     if m["followup_year"] <= m["baseline_year"]:
         raise ConfigError("config key matching.followup_year: must come after matching.baseline_year")
+    from pra.contract import PROGRAMME_SURVEY_YEAR
+
+    if m["followup_year"] != PROGRAMME_SURVEY_YEAR:
+        raise ConfigError(f"config key matching.followup_year: {m['followup_year']} is not the year of "
+                          f"the follow-up data: the programme survey is of {PROGRAMME_SURVEY_YEAR}")
 
 
 def check_data(data: dict) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pra.contract import PROGRAMME_SURVEY_YEAR
 from pra.ingest import schemas as S
 from pra.ingest.centres import centre_lookup, prepare_centres
 from pra.ingest.readers import (
@@ -50,7 +51,7 @@ from pra.ingest.welfare import (
     subjective_poverty,
 )
 
-YEAR = 2012
+YEAR = PROGRAMME_SURVEY_YEAR
 
 SURVEY_COLUMNS = [
     "id_hogar", "ubigeo", "codccpp", "dominio", "estrato", "latitud", "longitud", "altitud",

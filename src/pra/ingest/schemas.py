@@ -10,6 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
+# contract §3's column list lives in pra.contract (light: the config checks read it at parse time)
+from pra.contract import HARMONISED_COLUMNS
+
 # File stems per module (contract §1); ``{year}`` filled per year.
 MODULE_STEMS = {
     "sumaria": "sumaria-{year}",
@@ -158,32 +161,6 @@ DUMMIES = [
     "floor_finished", "roof_concrete_tile", "electricity", "water_public", "sanitation_public",
     "cook_firewood", "agri", "livestock", "forestry", "indep_pra_goods", "dependent_only",
     "has_laborer", "producer",
-]
-
-HARMONISED_COLUMNS = [
-    # keys and design
-    "year", "conglome", "vivienda", "hogar", "hh_id", "ubigeo", "dpto", "mes", "semester",
-    "factor07",
-    # locality
-    "locality", "latitude", "longitude", "altitude", "rural", "region", "coast", "selva",
-    "households_2007", "population_2007",
-    # outcomes
-    "pc_exp_real", "ln_pc_exp", "poor", "poverty_gap", "subj_poor_living", "subj_poor_self",
-    # head
-    "head_female", "head_age", "head_married", "head_single", "head_educ", "head_migrant",
-    "head_native_lang",
-    # household
-    "hh_size", "n_0_5", "n_6_14", "n_65plus", "persons_per_room",
-    # housing
-    "wall_brick", "floor_dirt", "floor_finished", "roof_concrete_tile", "electricity",
-    "water_public", "sanitation", "sanitation_public", "cook_firewood",
-    # production
-    "agri", "livestock", "forestry", "prod_value", "sales", "own_consumption", "titled_plots",
-    "hectares", "rainfed_plots",
-    # labour
-    "indep_pra_goods", "dependent_only", "has_laborer", "producer", "hh_type",
-    # not in contract §3: which raw columns of this household held an unknown code
-    "unknown_codes",
 ]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pra.contract import MATCHING_OUTCOMES
 from pra.ingest.programme import prepare_frame
 
 EDUC_DUMMIES = {  # Table 14: reference = no education or incomplete primary
@@ -34,7 +35,7 @@ COVARIATES = [
     "n_0_5", "n_6_14", "n_65plus", "hectares", "wall_brick", "floor_finished",
     "roof_concrete_tile", "rural", "ln_altitude", "households_2007",
 ]
-OUTCOMES = ["ln_pc_exp", "poor", "subj_poor_self", "subj_poor_living"]
+OUTCOMES = list(MATCHING_OUTCOMES)
 # The harmonised columns the sample needs (contract §3), besides the derived covariates.
 NEEDED = ["year", "hh_id", "ubigeo", "mes", "locality", "latitude", "longitude", "altitude",
           "head_educ", "head_single", "head_migrant", "head_female", "head_age", "n_0_5", "n_6_14",
