@@ -3,6 +3,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from pra.digests import input_digests
 from pra.embedded import layout
 
 # The config was checked in full by the Snakefile (pra.config.workflow_config) before this file.
@@ -53,6 +54,14 @@ def deflator_inputs():
         return [f"{DATA_DIR}/{f}" for f in layout.deflator_files()]
     return sorted(str(p) for p in Path(FILES["deflator_dir"]).rglob("*")
                   if p.is_file() and p.suffix.lower() in (".dta", ".zip"))
+
+
+def input_sha256(paths):
+    """Params value of a rule that reads raw inputs: their SHA-256, so that a change of content
+    reruns the job whatever the file's timestamp (pra.digests). Pass a function of the
+    wildcards only (a param that takes `input` is not compared by Snakemake). Embedded inputs are
+    outputs of rule synthesize, which Snakemake tracks itself: nothing to add."""
+    return {} if EMBEDDED else input_digests(paths)
 
 
 def final_outputs():

@@ -9,6 +9,8 @@ rule georeference:
     output:
         localities="results/geo/localities.parquet",
         table1="results/geo/table1.csv",
+    params:
+        input_sha256=lambda w: input_sha256([input_file("register"), input_file("centres")]),
     log:
         "logs/georeference.log",
     script:

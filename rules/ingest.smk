@@ -11,6 +11,7 @@ rule harmonise_year:
         ledger="results/ledger/ingest_{year}.parquet",
         report="results/harmonised/report_{year}.json",
     params:
+        input_sha256=lambda w: input_sha256(year_inputs(w) + deflator_inputs() + [input_file("centres")]),
         year=lambda w: int(w.year),
         year_dir=lambda w: f"{enaho_dir()}/{w.year}",
         deflator_dir=deflator_dir(),

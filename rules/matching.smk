@@ -29,6 +29,8 @@ rule matching_programme:
         counts="results/matching/programme_counts.csv",
         report="results/matching/programme_report.json",
     params:
+        input_sha256=lambda w: input_sha256([input_file(k) for k in ("programme_survey", "sample_frame", "centres")]
+                                            + deflator_inputs()),
         deflator_dir=deflator_dir(),
     log:
         "logs/matching_programme.log",
@@ -47,6 +49,7 @@ rule matching_sample:
         table3="results/matching/table3.csv",
         table5="results/matching/table5.csv",
     params:
+        input_sha256=lambda w: input_sha256([input_file("sample_frame")]),
         matching=config["matching"],
     log:
         "logs/matching_sample.log",
@@ -88,6 +91,8 @@ rule matching_map2:
         png=report("results/matching/map2.png", caption="../report/map2.rst", category="4. Matching DD",
                    subcategory="Figures", labels={"figure": "Map 2", "content": "frame districts"}),
         pdf="results/matching/map2.pdf",
+    params:
+        input_sha256=lambda w: input_sha256([input_file("sample_frame")]),
     log:
         "logs/matching_map2.log",
     script:

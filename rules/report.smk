@@ -126,6 +126,7 @@ rule results_index:
     output:
         "results/README.md",
     params:
+        input_sha256=lambda w: input_sha256(_raw_inputs()),
         chapters={
             "Publication tables (LaTeX, HTML, Markdown, CSV, Excel)": TABLE_FILES + ["results/tables/tables.xlsx"],
             "Specification curves": SPECCURVE_FILES,

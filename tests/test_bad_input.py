@@ -13,6 +13,10 @@ Catalogue (CATALOGUE below lists the test of every case; ``test_catalogue_size``
 """
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -343,6 +347,104 @@ def test_config_errors_not_in_test_config(override, key):
     assert key in str(err.value)
 
 
+# Class 5 of issue 16: every config mistake stops before the first job, naming the key and the
+# value (pra.config.workflow_config is what the Snakefile runs at parse time; the dry runs below
+# prove the wiring). (override, key, what the message must also hold)
+GRID_FULL = {"grid": "full"}
+CONFIG_MISTAKES = [
+    ({"did": {"outcomes": ["ln_pc_exp", "consumo"]}}, "did.outcomes", "'consumo'"),
+    ({"did": {"outcomes": ["ln_pc_expp"]}}, "did.outcomes", "did you mean 'ln_pc_exp'"),
+    ({"did": {"outcomes": ["region"]}}, "did.outcomes", "numeric column"),  # a text column
+    ({"did": {"outcomes": []}}, "did.outcomes", "non-empty"),
+    ({"did": {"outcomes": ["poor", "poor"]}}, "did.outcomes", "'poor' is listed twice"),
+    ({"did": {"cluster": "distrito"}}, "did.cluster", "'distrito'"),
+    ({"did": {"radii_km": [8, 10, 10]}}, "did.radii_km", "10 is listed twice"),
+    ({"did": {"radii_km": [10, 10.0]}}, "did.radii_km", "listed twice"),
+    ({"did": {"radii_km": []}}, "did.radii_km", "at least one value"),
+    ({"did": {"models": []}}, "did.models", "non-empty"),
+    ({"did": {"models": [3, 3]}}, "did.models", "3 is listed twice"),
+    ({"did": {"models": [1, 4]}}, "did.models[1]", "4 is not one of [1, 2, 3]"),
+    ({"did": {"placebo_starts": [2008, 2008]}}, "did.placebo_starts", "2008 is listed twice"),
+    ({"did": {"rings_km": [[9, 11], [9, 11]]}}, "did.rings_km", "listed twice"),
+    ({"did": {"subgroups": ["head_female", "head_female"]}}, "did.subgroups", "listed twice"),
+    ({"did": {"samples": ["laborers_only", "laborers_only"]}}, "did.samples", "listed twice"),
+    ({"did": {"band_width_km": 25}}, "did.band_width_km", "25"),
+    ({"did": {**GRID_FULL, "full_grid": {"outcomes": ["pobreza"]}}}, "did.full_grid.outcomes", "'pobreza'"),
+    ({"did": {**GRID_FULL, "full_grid": {"weights": ["none", "factor08"]}}}, "did.full_grid.weights",
+     "did you mean 'factor07'"),
+    ({"did": {**GRID_FULL, "full_grid": {"post_periods": [[2009, 2012]]}}}, "did.full_grid.post_periods",
+     "[2009, 2012]"),
+    ({"matching": {"followup_year": 2011}}, "matching.followup_year", "2011"),
+    ({"matching": {"baseline_year": 2013}}, "matching.baseline_year", "2013"),
+    ({"matching": {"baseline_months": []}}, "matching.baseline_months", "non-empty"),
+    ({"matching": {"baseline_months": [7, 13]}}, "matching.baseline_months[1]", "13"),
+    ({"matching": {"outcomes": ["ln_pc_exp", "pobre"]}}, "matching.outcomes", "'pobre'"),
+    ({"matching": {"outcomes": []}}, "matching.outcomes", "at least one value"),
+    ({"years": [2005, 2006, 2007, 2008, 2009, 2010, 2011, 2012]}, "years", "[2005, 2006]"),
+    ({"years": [2007, 2008, 2009, 2010, 2011, 2012, 2013]}, "years", "[2013]"),
+    ({"years": [2007, 2008, 2009, 2011, 2012]}, "post_start", "2010 is not one of years"),
+    ({"years": [2007, 2007, 2012]}, "years", "non-unique"),
+]
+
+
+@pytest.mark.parametrize("override, key, text", CONFIG_MISTAKES, ids=[k for _, k, _ in CONFIG_MISTAKES])
+def test_config_mistake_names_key_and_value(override, key, text):
+    with pytest.raises(pc.ConfigError) as err:
+        pc.workflow_config(pc.deep_merge(_raw_config(), override))
+    msg = str(err.value)
+    assert msg.startswith(f"config key {key}: ") and text in msg, msg
+    assert "\n" not in msg  # one line
+
+
+def _files_data(root: Path, years=range(2007, 2013)) -> dict:
+    """A files-mode config over folders that exist (nothing is read by the checks)."""
+    for y in years:
+        (root / "enaho" / str(y)).mkdir(parents=True)
+    (root / "centros_poblados.csv").write_text("x\n")
+    files = {"enaho_dir": root / "enaho", "deflator_dir": root / "enaho" / "2012",
+             "centres": root / "centros_poblados.csv", "register": root / "r.csv",
+             "programme_survey": root / "p.dta", "sample_frame": root / "f.csv"}
+    return {"data": {"source": "files", "files": {k: str(v) for k, v in files.items()}}}
+
+
+@pytest.mark.parametrize("damage, key", [
+    (lambda root: (root / "enaho" / "2009").rmdir(), "years"),  # a configured year with no data
+    (lambda root: (root / "enaho" / "2012").rename(root / "enaho" / "2012 copy"), "data.files.deflator_dir"),
+    (lambda root: (root / "centros_poblados.csv").unlink(), "data.files.centres"),
+], ids=["year_without_folder", "deflator_dir_missing", "centres_missing"])
+def test_files_config_against_the_data(tmp_path, damage, key):
+    over = _files_data(tmp_path)
+    pc.workflow_config(pc.deep_merge(_raw_config(), over))  # the intact folders pass
+    damage(tmp_path)
+    with pytest.raises(pc.ConfigError) as err:
+        pc.workflow_config(pc.deep_merge(_raw_config(), over))
+    assert str(err.value).startswith(f"config key {key}: ")
+    if key == "years":
+        assert "[2009]" in str(err.value) and str(tmp_path / "enaho") in str(err.value)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("override, key", [
+    ({"did": {"outcomes": ["consumo"]}}, "did.outcomes"),
+    ({"matching": {"followup_year": 2011}}, "matching.followup_year"),
+    ({"did": {"radii_km": [8, 10, 10]}}, "did.radii_km"),
+], ids=["outcome", "followup_year", "duplicate_radii"])
+def test_config_mistake_stops_dry_run_in_one_line(tmp_path, override, key):
+    # the wiring: the dry run stops at parse time, with one line naming the key and no traceback,
+    # and creates no file (no input generated, no result, no log)
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml.safe_dump(override), encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = snakemake(work, "-n", configfiles=(TEST_CONFIG, cfg), check=False, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    line = next(ln for ln in out.splitlines() if "config key" in ln)
+    assert line.startswith(f"Configuration error: config key {key}: "), out
+    assert "Traceback" not in out and 'File "' not in out, out
+    assert sorted(p.name for p in work.iterdir() if p.name != ".snakemake") == []
+
+
 @pytest.mark.workflow
 def test_bad_config_stops_workflow_before_any_output(tmp_path):
     # pipeline level: a radius larger than the sample space stops the dry run, names the key,
@@ -468,6 +570,127 @@ def test_missing_module_file_in_workflow(tmp_path):
 
 
 # =============================================================================================
+# 9. a fix Snakemake would not see (issue 16, class 4): content digests of the raw inputs
+#    (the workflow case, a corrected file restored with cp -p: tests/test_reruns.py::test_d)
+# =============================================================================================
+def _same_stamp(src: Path, dst: Path) -> None:
+    st = src.stat()
+    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_digest_sees_content_behind_an_old_timestamp(tmp_path):
+    from pra.digests import input_digests
+
+    cache = tmp_path / "cache.json"
+    good, bad = tmp_path / "good.csv", tmp_path / "data.csv"
+    good.write_text("id,result\n1,1\n")
+    bad.write_text("id,result\n1,4\n")  # same size, one wrong value
+    _same_stamp(good, bad)
+    first = input_digests([bad], cache=cache)[str(bad)]
+    shutil.copy2(good, bad)  # cp -p: the good file with the good file's (old) mtime
+    _same_stamp(good, bad)
+    assert bad.stat().st_size == good.stat().st_size
+    assert input_digests([bad], cache=cache)[str(bad)] != first
+    assert input_digests([bad], cache=cache)[str(bad)] == input_digests([good], cache=cache)[str(good)]
+
+
+def test_digest_cache_hashes_a_file_once(tmp_path, monkeypatch):
+    import pra.digests as D
+
+    cache = tmp_path / "cache.json"
+    f = tmp_path / "big.dta"
+    f.write_bytes(b"x" * 4096)
+    calls = []
+    real = D.sha256
+    monkeypatch.setattr(D, "sha256", lambda p: calls.append(p) or real(p))
+    a = D.input_digests([f], cache=cache)
+    assert D.input_digests([f], cache=cache) == a and len(calls) == 2  # changed < 2 s ago: racy
+    monkeypatch.setattr(D, "RACY_NS", 0)  # as if written long before it was hashed
+    assert D.input_digests([f], cache=cache) == a and len(calls) == 2
+    D._memo.clear()  # a new process: the cache file is read again
+    assert D.input_digests([f], cache=cache) == a and len(calls) == 2
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns))  # touched: ctime changes, rehash
+    assert D.input_digests([f], cache=cache) == a and len(calls) == 3
+    assert D.input_digests([tmp_path / "absent.csv"], cache=cache) == {str(tmp_path / "absent.csv"): D.MISSING}
+
+
+def test_digest_cache_damaged_or_unwritable(tmp_path):
+    import pra.digests as D
+
+    f = tmp_path / "a.csv"
+    f.write_text("1")
+    cache = tmp_path / "cache.json"
+    cache.write_text("{not json")
+    D._memo.clear()
+    assert D.input_digests([f], cache=cache)[str(f)] == D.sha256(f)[:D.HEX]
+    assert json.loads(cache.read_text())  # rewritten whole
+    D._memo.clear()
+    blocked = tmp_path / "file_not_dir" / "cache.json"
+    (tmp_path / "file_not_dir").write_text("")
+    assert D.input_digests([f], cache=blocked)[str(f)] == D.sha256(f)[:D.HEX]
+
+
+RAW_INPUT_CALLS = re.compile(r"\b(input_file|year_inputs|deflator_inputs|_raw_inputs)\b")
+
+
+def test_every_rule_reading_raw_inputs_carries_their_digests():
+    """A rule whose input lists raw files must carry ``input_sha256`` of them (a function of the
+    wildcards only: Snakemake does not compare params that take ``input``)."""
+    checked = []
+    for path in sorted((ROOT / "rules").glob("*.smk")):
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+            body = m.group(2)
+            inputs = re.search(r"^    input:\n((?:        .*\n)*)", body, re.M)
+            if m.group(1) == "synthesize" or not inputs or not RAW_INPUT_CALLS.search(inputs.group(1)):
+                continue
+            checked.append(m.group(1))
+            assert re.search(r"^        input_sha256=lambda w: input_sha256\(", body, re.M), (path.name, m.group(1))
+    assert {"harmonise_year", "georeference", "matching_programme", "results_index"} <= set(checked), checked
+
+
+# =============================================================================================
+# 10. tracebacks and empty logs (issue 16, class 6, the scripts' side)
+# =============================================================================================
+FAILING_SCRIPT = """
+import types
+from pra.runlog import run
+from pra.ingest.readers import IngestError
+
+def main(smk):
+    raise IngestError("year 2009: enaho01-2009-100.dta: column 'result' missing")
+
+smk = types.SimpleNamespace(rule="harmonise_year", input=[], output=[], log=[{log!r}])
+run(main, smk)
+"""
+
+
+def test_script_failure_is_one_line_on_the_terminal_and_last_in_the_log(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "logs" / "harmonise_2009.log"
+    script = tmp_path / "script.py"
+    script.write_text(FAILING_SCRIPT.format(log=str(log)), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert proc.returncode == 1
+    line = ("harmonise_year failed: IngestError: year 2009: enaho01-2009-100.dta: column 'result' "
+            f"missing (traceback in {log})")
+    assert proc.stderr.strip() == line, proc.stderr  # one line, no traceback on the terminal
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" in text and text.rstrip().endswith(line)  # the log has both
+
+
+def test_failure_line_for_an_exception_without_message():
+    from pra.runlog import failure_line
+
+    assert failure_line("ledger", KeyError("year")) == "ledger failed: KeyError: 'year'"
+    assert failure_line("x", RuntimeError()) == "x failed: RuntimeError: (no message)"
+    assert failure_line("x", ValueError("a\n  b"), "logs/x.log") == "x failed: ValueError: a b (traceback in logs/x.log)"
+
+
+# =============================================================================================
 CATALOGUE = [
     test_missing_module_file, test_missing_column, test_renamed_column, test_text_in_numeric_column,
     test_missing_id_value, test_duplicated_household_key_module_100, test_duplicated_person_key,
@@ -478,6 +701,12 @@ CATALOGUE = [
     test_register_missing_column, test_register_duplicated_ids, test_config_errors_not_in_test_config,
     test_bad_config_stops_workflow_before_any_output, test_probit_cannot_converge,
     test_too_few_clusters_to_estimate, test_empty_subgroup, test_missing_module_file_in_workflow,
+    test_config_mistake_names_key_and_value, test_files_config_against_the_data,
+    test_config_mistake_stops_dry_run_in_one_line, test_digest_sees_content_behind_an_old_timestamp,
+    test_digest_cache_hashes_a_file_once, test_digest_cache_damaged_or_unwritable,
+    test_every_rule_reading_raw_inputs_carries_their_digests,
+    test_script_failure_is_one_line_on_the_terminal_and_last_in_the_log,
+    test_failure_line_for_an_exception_without_message,
 ]
 
 

@@ -91,3 +91,46 @@ def test_subgroup_schema_matches_the_registry():
 
     schema = yaml.safe_load(pc.SCHEMA.read_text(encoding="utf-8"))
     assert schema["properties"]["did"]["properties"]["subgroups"]["items"]["enum"] == CONFIGURABLE
+
+
+def test_contract_text_columns_match_the_schema():
+    """pra.contract's split of the harmonised columns into text and numeric (what the config's
+    outcome names are checked against) agrees with the pandera schema's dtypes."""
+    from pra.contract import HARMONISED_COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS
+    from pra.ingest.schemas import harmonised_schema
+
+    schema = harmonised_schema()
+    assert list(schema.columns) == HARMONISED_COLUMNS and set(TEXT_COLUMNS) <= set(HARMONISED_COLUMNS)
+    numeric = [c for c, col in schema.columns.items() if str(col.dtype).startswith(("float", "int"))]
+    text = [c for c in schema.columns if c not in numeric]
+    assert sorted(text) == sorted(TEXT_COLUMNS)
+    assert NUMERIC_COLUMNS == numeric
+
+
+def test_contract_is_the_one_list():
+    from pra import contract
+    from pra.ingest import programme, schemas
+    from pra.matching import sample
+
+    assert schemas.HARMONISED_COLUMNS is contract.HARMONISED_COLUMNS
+    assert programme.YEAR == contract.PROGRAMME_SURVEY_YEAR
+    assert sample.OUTCOMES == contract.MATCHING_OUTCOMES
+
+
+def test_workflow_config_stays_light():
+    """The Snakefile checks the config at parse time, in the main process and in every job: the
+    checks import neither pandera nor the ingest package (seconds per job)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pra.config as pc; pc.workflow_config(pc.load()); "
+            "print(sorted(m for m in ('pandera', 'pra.ingest', 'pra.matching', 'pyreadstat') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(pc.ROOT / "src")})
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("parts, key", [(["did", "models", 1], "did.models[1]"), ([], "(top level)"),
+                                        (["spatial", "ring_km"], "spatial.ring_km")])
+def test_schema_errors_name_the_key_as_the_checks_do(parts, key):
+    assert pc.key_path(parts) == key

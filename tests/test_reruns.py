@@ -230,3 +230,72 @@ def test_c_one_radius_change_reruns_only_its_jobs(workdir):
     assert not ((new_est["family"] == "radius") & (new_est["radius_km"] == old_r)).any()
     pd.testing.assert_frame_equal(without(new_est, new_r), without(old_est, old_r))
     assert_up_to_date(workdir, configfiles=cfg)
+
+
+# =============================================================================================
+# (d) content, not timestamps: real input files (data.source: files) restored with an old mtime
+# =============================================================================================
+FILES_TARGETS = ["results/harmonised/enaho.parquet", "results/geo/table1.csv", "results/geo/table2.csv",
+                 "results/ledger/ledger.csv"]
+FIXED_CSV = "enaho/2008/enaho01-2008-100.csv"
+
+
+def files_config(data: Path, path: Path) -> tuple[Path, Path]:
+    files = {"enaho_dir": data / "enaho", "deflator_dir": data / "enaho" / "2012",
+             "centres": data / "centros_poblados.csv", "register": data / "pra2_localidades.csv",
+             "programme_survey": data / "encuesta_pra2_2012.dta",
+             "sample_frame": data / "marco_muestral_2012.csv"}
+    path.write_text(yaml.safe_dump({"data": {"source": "files", "files": {k: str(v) for k, v in files.items()}}}))
+    return (TEST_CONFIG, path)
+
+
+def _tables(workdir: Path) -> dict[str, bytes]:
+    return {t: (workdir / t).read_bytes() for t in FILES_TARGETS}
+
+
+def _damage(path: Path) -> None:
+    """The first household of the file becomes a refusal (result 1 -> 4): a wrong file."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    header = lines[0].split(",")
+    fields = lines[1].split(",")
+    assert fields[header.index("result")] == "1", lines[1]
+    fields[header.index("result")] = "4"
+    lines[1] = ",".join(fields)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_d_corrected_input_with_old_timestamp_reruns(tmp_path, embedded_tree):
+    import shutil
+
+    data = tmp_path / "data with space ñ"  # the user's folder, as users name them
+    shutil.copytree(embedded_tree, data)
+    backup = tmp_path / "backup.csv"
+    shutil.copy2(data / FIXED_CSV, backup)  # the good file, with its old timestamp
+    cfg = files_config(data, tmp_path / "files.yaml")
+    work = tmp_path / "work"
+
+    def smk(*args):
+        return snakemake(work, "--cores", "2", *args, *FILES_TARGETS, configfiles=cfg, timeout=900)
+
+    smk()
+    clean = _tables(work)
+
+    _damage(data / FIXED_CSV)  # a wrong file (newer than the outputs: the mtime trigger sees it)
+    smk()
+    damaged = _tables(work)
+    assert damaged["results/harmonised/enaho.parquet"] != clean["results/harmonised/enaho.parquet"]
+    assert damaged["results/ledger/ledger.csv"] != clean["results/ledger/ledger.csv"]  # counted as a refusal
+
+    # The fix: the good file copied back from the backup with its timestamp (cp -p), older than
+    # every output, so Snakemake's mtime trigger alone would keep the damaged tables.
+    shutil.copy2(backup, data / FIXED_CSV)
+    old = (data / FIXED_CSV).stat().st_mtime
+    assert all(old < (work / t).stat().st_mtime for t in FILES_TARGETS)
+    proc = smk("--dry-run")
+    dry = proc.stdout + proc.stderr
+    assert re.search(r"rule harmonise_year:\n(?:\s+.*\n)*?\s+wildcards: year=2008", dry), dry[-3000:]
+    assert "Params have changed since last execution" in dry and "year=2007" not in dry, dry[-3000:]
+    smk()
+    assert _tables(work) == clean  # byte for byte the clean run's tables
+    proc = smk("--dry-run")
+    assert "Nothing to be done" in proc.stdout + proc.stderr  # and the digests are stable

@@ -177,7 +177,7 @@ def check_names(config: dict) -> None:
     _known("did.cluster", [did.get("cluster", "locality")], HARMONISED_COLUMNS,
            "a column of the harmonised household table")
     _known("matching.outcomes", m.get("outcomes", []), MATCHING_OUTCOMES,
-           "an outcome measured both in the ENAHO baseline and in the programme survey")
+           "one of the matching design's outcomes (the sample carries them for both periods)")
     grid = did.get("full_grid") or {}
     _known("did.full_grid.outcomes", grid.get("outcomes", []), NUMERIC_COLUMNS, numeric)
     _known("did.full_grid.weights", [w for w in grid.get("weights", []) if w != "none"],

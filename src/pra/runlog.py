@@ -10,7 +10,10 @@ Every script in ``scripts/`` ends with::
 the process's stderr (``sys.stderr`` and file descriptor 2, so C libraries and child processes
 too) to the rule's ``log:`` file, logs the files the rule reads and writes, runs
 ``main(snakemake)``, and on an exception writes the traceback to the log before re-raising it, so
-the log the user opens says why the job failed. A rule without ``log:`` logs to stderr.
+the log the user opens says why the job failed. The log's last line and the terminal then say it
+in one line (:func:`failure_line`: the error's type and message, which name the file, column or
+config key, and where the traceback is), instead of a traceback on the terminal. A rule without
+``log:`` logs to stderr.
 Scripts log with :mod:`logging` (``logging.info(...)``): records of the root logger carry the
 rule's name.
 """
@@ -117,6 +120,27 @@ def logging_to(stream, rule: str):
         handler.close()
 
 
+def failure_line(rule: str, err: BaseException, log: str | None = None) -> str:
+    """One line: which rule failed and why (``IngestError: year 2009: no file ...``)."""
+    why = " ".join(str(err).split()) or "(no message)"
+    where = f" (traceback in {log})" if log else ""
+    return f"{rule} failed: {type(err).__name__}: {why}{where}"
+
+
+def _report_at_exit(err: BaseException, line: str) -> None:
+    """When ``err`` ends the script's process, print ``line`` instead of its traceback (which is
+    in the log already); any other uncaught exception is printed as before."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if value is err:
+            print(line, file=sys.stderr, flush=True)
+        else:
+            previous(kind, value, tb)
+
+    sys.excepthook = hook
+
+
 def _rule_name(main: Callable, smk: Any) -> str:
     return str(getattr(smk, "rule", None) or getattr(main, "__module__", None) or "script")
 
@@ -138,7 +162,14 @@ def run(main: Callable[[Any], Any], smk: Any) -> Any:
             log_files(logger, "reads", _files(getattr(smk, "input", None)))
             try:
                 result = main(smk)
-            except BaseException:
+            except Exception as err:
+                logger.exception("failed after %.1f s", time.perf_counter() - t0)
+                line = failure_line(rule, err, log_path[0] if log_path else None)
+                logger.error("%s", line)
+                if log_path:
+                    _report_at_exit(err, line)
+                raise
+            except BaseException:  # KeyboardInterrupt, SystemExit: logged, shown as usual
                 logger.exception("failed after %.1f s", time.perf_counter() - t0)
                 raise
             log_files(logger, "wrote", _files(getattr(smk, "output", None)))
@@ -149,4 +180,4 @@ def run(main: Callable[[Any], Any], smk: Any) -> Any:
             stream.close()
 
 
-__all__ = ["FORMAT", "log_files", "logging_to", "run"]
+__all__ = ["FORMAT", "failure_line", "log_files", "logging_to", "run"]

@@ -1,0 +1,94 @@
+"""Benchmark: the no-op rerun of the default target with content digests of the raw inputs.
+
+The rules that read raw inputs carry their SHA-256 as a param (``pra.digests``; issue 16,
+class 4), so every DAG build digests the inputs, through a cache keyed by each file's size,
+mtime, ctime and inode. This measures what that costs where it matters, with real input files
+(``data.source: files``, the embedded data of the given scale copied as a user's folder):
+
+- the first run of ``all`` (for scale; not the target);
+- the no-op rerun, several times (target <= 3 s at scale 1): the cache is warm;
+- the no-op rerun with the cache deleted: every input hashed again;
+- the digests alone, in one process: cold (every file hashed) and warm (stat only).
+
+    python benchmarks/bench_noop.py [--scale 1] [--repeats 3] [--workdir /tmp/pra-bench-noop]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def smk(workdir: Path, config: Path, *args: str) -> tuple[float, str]:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+           "--configfile", str(config), "--cores", "2", "all", *args]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return time.perf_counter() - t, proc.stdout + proc.stderr
+
+
+def raw_files(data: Path) -> list[Path]:
+    return sorted(p for p in data.rglob("*") if p.is_file() and not p.name.startswith("truth"))
+
+
+def main() -> None:
+    from pra import digests
+    from pra.embedded.synthesize import synthesize
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/pra-bench-noop"))
+    a = ap.parse_args()
+    wd = a.workdir / f"scale-{a.scale:g}"
+    shutil.rmtree(wd, ignore_errors=True)
+    data, work = wd / "data", wd / "work"
+    synthesize(data, scale=a.scale, seed=20140601)
+    files = {"enaho_dir": data / "enaho", "deflator_dir": data / "enaho" / "2012",
+             "centres": data / "centros_poblados.csv", "register": data / "pra2_localidades.csv",
+             "programme_survey": data / "encuesta_pra2_2012.dta", "sample_frame": data / "marco_muestral_2012.csv"}
+    cfg = wd / "files.yaml"
+    cfg.write_text(yaml.safe_dump({"data": {"source": "files", "files": {k: str(v) for k, v in files.items()}}}))
+    inputs = raw_files(data)
+    size = sum(p.stat().st_size for p in inputs) / 1e6
+    print(f"scale {a.scale:g}: {len(inputs)} raw input files, {size:.1f} MB (data.source: files)", flush=True)
+
+    full, _ = smk(work, cfg)
+    print(f"first run of all: {full:.1f} s", flush=True)
+    noops = []
+    for _ in range(a.repeats):
+        t, out = smk(work, cfg)
+        assert "Nothing to be done" in out, out[-2000:]
+        noops.append(t)
+    print(f"no-op rerun (warm digest cache): {', '.join(f'{t:.1f} s' for t in noops)} (target <= 3 s)",
+          flush=True)
+    (work / digests.CACHE).unlink()
+    t, out = smk(work, cfg)
+    assert "Nothing to be done" in out, out[-2000:]
+    print(f"no-op rerun, digest cache deleted (every input hashed again): {t:.1f} s", flush=True)
+
+    cache = wd / "bench_cache.json"
+    t0 = time.perf_counter()
+    digests.input_digests(inputs, cache=cache)
+    cold = time.perf_counter() - t0
+    digests._memo.clear()
+    digests.RACY_NS = 0  # the files were written seconds ago: trust the entries just made
+    digests.input_digests(inputs, cache=cache)
+    digests._memo.clear()
+    t0 = time.perf_counter()
+    digests.input_digests(inputs, cache=cache)
+    warm = time.perf_counter() - t0
+    print(f"digests alone, one process: cold {cold:.3f} s ({size / max(cold, 1e-9):.0f} MB/s), "
+          f"warm cache {warm * 1000:.1f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()
