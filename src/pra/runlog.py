@@ -159,9 +159,10 @@ def run(main: Callable[[Any], Any], smk: Any) -> Any:
     t0 = time.perf_counter()
     try:
         with redirect, logging_to(stream, rule):
-            log_files(logger, "reads", _files(getattr(smk, "input", None)))
             try:
+                log_files(logger, "reads", _files(getattr(smk, "input", None)))
                 result = main(smk)
+                log_files(logger, "wrote", _files(getattr(smk, "output", None)))
             except Exception as err:
                 logger.exception("failed after %.1f s", time.perf_counter() - t0)
                 line = failure_line(rule, err, log_path[0] if log_path else None)
@@ -172,7 +173,6 @@ def run(main: Callable[[Any], Any], smk: Any) -> Any:
             except BaseException:  # KeyboardInterrupt, SystemExit: logged, shown as usual
                 logger.exception("failed after %.1f s", time.perf_counter() - t0)
                 raise
-            log_files(logger, "wrote", _files(getattr(smk, "output", None)))
             logger.info("done in %.1f s", time.perf_counter() - t0)
             return result
     finally:
