@@ -2,14 +2,19 @@
 
 The schema (``schemas/config.schema.yaml``) checks each key alone; :func:`check` checks what a
 schema cannot: that a radius fits in the sample space, a ring lies around the radius, a placebo
-start lies in the pre-period, and that configured paths are plain relative or absolute paths.
-This module is the one home of these cross-key checks: the library functions that take the same
-settings as arguments (:func:`pra.geo.sample.spatial_sample`, :func:`pra.did.specs.build_specs`)
-call the section checks below, so every message names the config key.
+start lies in the pre-period, that lists which must hold a value do and that none repeats one,
+that every name (outcomes, cluster, weights) is a column the data provide (:mod:`pra.contract`),
+and that configured paths are plain relative or absolute paths. :func:`workflow_config`, which
+the Snakefile runs when it is read (before the first job), adds the checks against the files on
+disk: every year is in the data. This module is the one home of these cross-key checks: the
+library functions that take the same settings as arguments (:func:`pra.geo.sample.spatial_sample`,
+:func:`pra.did.specs.build_specs`) call the section checks below, so every message names the
+config key. Kept light (no pandera, no ingest package): it runs at parse time in every job.
 """
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +29,18 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names the key."""
 
 
+@lru_cache(maxsize=1)
 def _schema() -> dict:
     with open(SCHEMA, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    schema = _schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def _fill_defaults(schema: dict, data: Any) -> None:
@@ -43,10 +57,9 @@ def _fill_defaults(schema: dict, data: Any) -> None:
 def validate(config: dict) -> dict:
     """Validate against the schema (unknown keys rejected), fill defaults, check consistency."""
     schema = _schema()
-    try:
-        jsonschema.validate(config, schema)
-    except jsonschema.ValidationError as err:
-        raise ConfigError(f"config key {key_path(err.absolute_path)}: {err.message}") from None
+    err = jsonschema.exceptions.best_match(_validator().iter_errors(config))  # as jsonschema.validate
+    if err is not None:
+        raise ConfigError(f"config key {key_path(err.absolute_path)}: {err.message}")
     config = copy.deepcopy(config)
     _fill_defaults(schema, config)
     check(config)
