@@ -168,6 +168,19 @@ def coverage(health: Health, file: str, what: str, missing: pd.DataFrame, expect
     health.add(file, "", f"households incomplete: {what}", n, examples, "reported")
 
 
+def health_table(rows) -> pd.DataFrame:
+    """The data-health table from the entries of several jobs: one row per year, file, column
+    and item, in a fixed order (years first; entries without a year last)."""
+    t = pd.DataFrame(list(rows), columns=HEALTH_COLUMNS)
+    t["year"] = pd.array(t["year"], dtype="Int64")
+    t["count"] = t["count"].astype("int64")
+    t = t.drop_duplicates(subset=["year", "file", "column", "item"], keep="first")
+    t["_rows_read"] = t["item"] != "rows read"
+    t = t.sort_values(["year", "file", "_rows_read", "column", "item"], na_position="last",
+                      kind="mergesort").drop(columns="_rows_read")
+    return t.reset_index(drop=True)
+
+
 def warnings_of(table: pd.DataFrame) -> pd.DataFrame:
     """The entries of a health table that are warnings (anything above zero but rows read)."""
     return table[(table["item"] != "rows read") & (table["count"] > 0)
@@ -244,7 +257,8 @@ def check_keys(df: pd.DataFrame, columns, *, file: str, health: Health) -> None:
     for c in columns:
         if c not in df.columns:
             continue
-        v = df[c].astype("string")
+        v = df[c].astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+        v = v.mask(v == "")
         bad = (v.notna() & ~v.str.fullmatch(r"\d+", na=False)).to_numpy()
         health.parse_failures(file, c, bad, df[c])
 
@@ -366,4 +380,4 @@ def _repair_mojibake(df: pd.DataFrame, label: str, notes: list, checks: dict) ->
 
 
 __all__ = ["DEFAULT_CHECKS", "HEALTH_COLUMNS", "Health", "check_keys", "column_class", "coverage",
-           "merge_checks", "parse_numbers", "read_csv_file", "unmojibake", "warnings_of"]
+           "health_table", "merge_checks", "parse_numbers", "read_csv_file", "unmojibake", "warnings_of"]
