@@ -353,7 +353,10 @@ def _repair_mojibake(df: pd.DataFrame, label: str, notes: list, checks: dict) ->
     hits = {}
     for c in df.columns:
         if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):
-            fixed = df[c].map(lambda v: unmojibake(v) if isinstance(v, str) else None)
+            maybe = df[c].astype("string").str.contains(_MOJIBAKE, na=False)  # cheap screen
+            if not maybe.any():
+                continue
+            fixed = df[c].where(maybe).map(lambda v: unmojibake(v) if isinstance(v, str) else None)
             hit = fixed.notna()
             if hit.any():
                 hits[c] = (hit, fixed)

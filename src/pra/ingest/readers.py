@@ -245,6 +245,8 @@ def _what_is_wrong(path: Path, label: str, kind: str, err: Exception) -> IngestE
         why = "the file is empty (0 bytes)"
     elif head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         why = "it is a zip archive, not a module file (name it .zip)"
+    elif head.startswith(b"<stata_dta>") and kind == "Stata":
+        why = f"a Stata file, truncated or damaged ({err})"
     elif head.startswith((b"$FL2", b"$FL3")) and kind == "Stata":
         why = "it is an SPSS file (name it .sav)"
     elif (head.startswith(b"<stata_dta>") or head[:1] in (b"\x6e", b"\x6f", b"\x71", b"\x72",
