@@ -29,8 +29,8 @@ from workflow import TEST_CONFIG, snakemake
 from pra.geo.georef import georeference
 from pra.ingest.centres import prepare_centres
 from pra.ingest.harmonise import harmonise_year
-from pra.ingest.health import (Health, health_table, merge_checks, parse_numbers, read_csv_file,
-                               unmojibake, warnings_of)
+from pra.ingest.health import (DEFAULT_CHECKS, Health, health_table, merge_checks, parse_numbers,
+                               read_csv_file, unmojibake, warnings_of)
 from pra.ingest.programme import read_frame
 from pra.ingest.readers import IngestError, read_centres, read_meta, read_module
 
@@ -550,6 +550,43 @@ def test_health_warnings_logged(caplog):
     assert "non-response" not in caplog.text
 
 
+def test_health_summary_in_the_results_index():
+    from pra.report.index import health_summary
+
+    h = Health(2008)
+    h.rows_read("centros_poblados.csv", 6)
+    h.add("enaho01-2008-100.csv", "latitud", "repaired: decimal comma", 3, ["-12,05→-12.05"],
+          "repaired")
+    t = health_table(h.rows + [dict(r, year=2009) for r in h.rows[:1]])
+    text = "\n".join(health_summary(t))
+    assert "6 rows read from 1 files; 1 entry above zero" in text  # the map counted once
+    assert "| 2008 | enaho01-2008-100.csv | latitud | repaired: decimal comma | 3 | repaired |" in text
+
+
+def test_config_checks_defaults_are_the_library_defaults():
+    import pra.config as pc
+
+    cfg = pc.load()
+    assert cfg["data"]["checks"] == DEFAULT_CHECKS
+    raw = pc.deep_merge(pc.load(), {})
+    del raw["data"]["checks"]
+    assert merge_checks(pc.validate(raw)["data"].get("checks")) == DEFAULT_CHECKS
+
+
+@pytest.mark.parametrize("override, key", [
+    ({"max_missing_share": 2}, "data/checks/max_missing_share"),
+    ({"max_parse_failures": {"coordinates": -1}}, "data/checks/max_parse_failures/coordinates"),
+    ({"max_parse_failures": {"weight": 0}}, "data/checks/max_parse_failures"),
+    ({"repair_mojibake": "yes"}, "data/checks/repair_mojibake"),
+])
+def test_config_checks_bad_values_name_the_key(override, key):
+    import pra.config as pc
+
+    with pytest.raises(pc.ConfigError) as err:
+        pc.load(overrides={"data": {"checks": override}})
+    assert key in str(err.value)
+
+
 # =============================================================================================
 # 6. the workflow: a repaired year is green with warnings; a short year stops, leaving nothing
 # =============================================================================================
@@ -619,6 +656,7 @@ CATALOGUE = [  # (test, cases): the cases of each test in this file
     (test_sample_frame_latin1_semicolon, 1), (test_empty_csv_named, 1),
     (test_stata_file_named_csv, 1), (test_ragged_csv_named, 1),
     (test_damaged_stata_file_named, 5), (test_damaged_spss_file_named, 1),
+    (test_config_checks_bad_values_name_the_key, 4),
     (test_workflow_repairs_one_year_and_stops_another, 1),
 ]
 

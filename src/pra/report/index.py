@@ -123,7 +123,8 @@ def health_summary(health) -> list[str]:
     warn = warnings_of(health)
     read = health[health["item"] == "rows read"]
     lines = ["## Data health", "",
-             f"{int(read['count'].sum()):,} rows read from {read['file'].nunique()} files; "
+             f"{int(read.groupby('file')['count'].max().sum()):,} rows read from "
+             f"{read['file'].nunique()} files; "
              f"{len(warn)} entr{'y' if len(warn) == 1 else 'ies'} above zero "
              "(parse failures, repairs, households dropped or incomplete; non-response excepted). "
              "Full table: `results/harmonised/health.csv`.", ""]
