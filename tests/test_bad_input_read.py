@@ -253,6 +253,21 @@ def test_georeference_decimal_comma_repaired_same_as_clean():
     assert _items(h.rows, "repaired: decimal comma")[0]["count"] == 2
 
 
+def test_deflator_value_that_fails_stops_naming_it(tmp_path, deflators):
+    # before: coerced to NaN, then "no i00 for year 2012, dpto [8]" named neither row nor value
+    t, s = F.deflator_tables()
+    t["i00"] = t["i00"].astype(str)
+    t.loc[(t["aniorec"] == 2012) & (t["dpto"] == 8), "i00"] = "1,02a"
+    d = tmp_path / "defl"
+    F.write_frame(t, d / "deflactores_base2012_new.dta", "dta")
+    F.write_frame(s, d / "despacial_ldnew.dta", "dta")
+    F.write_year(tmp_path / "enaho", 2012)
+    with pytest.raises(IngestError) as err:
+        harmonise_year(tmp_path / "enaho", d, 2012, F.centres())
+    msg = str(err.value)
+    assert "deflactores_base2012_new.dta" in msg and "'i00'" in msg and "'1,02a'" in msg
+
+
 def test_sample_frame_key_with_letter_stops(tmp_path):
     path = tmp_path / "marco_muestral_2012.csv"
     path.write_text("ubigeo,grupo\n080101,corredor\n08O102,adyacente\n", encoding="utf-8")
@@ -644,6 +659,7 @@ CATALOGUE = [  # (test, cases): the cases of each test in this file
     (test_georeference_centre_without_parsable_coordinates_stops, 1),
     (test_georeference_decimal_comma_repaired_same_as_clean, 1),
     (test_sample_frame_key_with_letter_stops, 1),
+    (test_deflator_value_that_fails_stops_naming_it, 1),
     (test_header_only_module_stops, 3), (test_module_200_without_heads_stops, 1),
     (test_truncated_sumaria_stops, 1), (test_truncated_module_100_stops, 1),
     (test_module_300_without_heads_rows_stops, 1), (test_truncated_perception_module_stops, 1),

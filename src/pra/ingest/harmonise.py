@@ -584,7 +584,7 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame,
     ctx = _Ctx(int(year), checks)
     rep = ctx.report
     mods = read_year_modules(ctx, year_folder(enaho_dir, ctx.year))
-    deflators = read_deflators(deflator_dir)
+    deflators = read_deflators(deflator_dir, health=ctx.health)
     rep["files"].update({"deflator_time": deflators.files["time"],
                          "deflator_space": deflators.files["space"]})
     cen = prepare_centres(centres, health=ctx.health)

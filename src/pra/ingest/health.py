@@ -44,9 +44,9 @@ DEFAULT_CHECKS = {
 # Columns of each class of max_parse_failures (names as the readers give them, lower case).
 COLUMN_CLASSES = {
     "keys": ("conglome", "vivienda", "hogar", "codperso", "ubigeo", "codccpp", "id_hogar",
-             "id_localidad"),
+             "id_localidad", "aniorec", "dpto", "dominioa"),
     "coordinates": ("latitud", "longitud", "latitude", "longitude"),
-    "expenditure": ("gashog2d",),
+    "expenditure": ("gashog2d", "i00", "ld"),  # and INEI's deflators of it
     "weights": ("factor07", "factora07"),
 }
 # Valid ranges (and integer type) that decide an ambiguous 'a,bbb' (see module docstring).

@@ -315,7 +315,7 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
         raise IngestError(f"programme survey {path.name}: the file holds no data rows (header only)")
     fr = prepare_frame(frame, health=health)
     cen = prepare_centres(centres, health=health)
-    deflators = read_deflators(deflator_dir)
+    deflators = read_deflators(deflator_dir, health=health)
     _check_ids(raw, path)
     num = _coded(raw, report, health, path.name)
 
