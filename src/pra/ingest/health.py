@@ -317,7 +317,12 @@ def read_csv_file(path, what: str, *, dtype=None, usecols=None, nrows=None,
     name = name or str(path)  # how messages name it (an archive member: archive.zip:member)
     label = f"{what} {name}" if what else name
     try:
-        raw = path.read_bytes()
+        if nrows == 0:  # the header only (read_meta): the first lines are enough
+            with open(path, "rb") as fh:
+                raw = fh.read(1 << 16)
+            raw = raw[:raw.rfind(b"\n") + 1] or raw
+        else:
+            raw = path.read_bytes()
     except OSError as err:
         raise IngestError(f"{label}: cannot read the file ({err.strerror})") from err
     if not raw.strip():
