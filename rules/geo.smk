@@ -9,6 +9,7 @@ rule georeference:
     output:
         localities="results/geo/localities.parquet",
         table1="results/geo/table1.csv",
+        health="results/geo/health_georef.json",
     params:
         input_sha256=lambda w: input_sha256([input_file("register"), input_file("centres")]),
     log:
