@@ -166,10 +166,18 @@ def ssc_parts(fe_codes: Sequence[np.ndarray], cluster: np.ndarray) -> tuple[int,
     g = int(cluster.max()) + 1
     k_fe = [int(c.max()) + 1 for c in fe_codes]
     k_fe_adj = sum(k_fe) - (len(k_fe) - 1) if len(k_fe) > 1 else sum(k_fe)
-    nested = [len(np.unique(c.astype(np.int64) * g + cluster)) == kf for c, kf in zip(fe_codes, k_fe)]
+    nested = [_nested(c, kf, cluster) for c, kf in zip(fe_codes, k_fe)]
     if any(nested):
         return k_fe_adj - sum(kf for kf, ne in zip(k_fe, nested) if ne) + sum(nested), g
     return k_fe_adj, g
+
+
+def _nested(codes: np.ndarray, n_levels: int, cluster: np.ndarray) -> bool:
+    """Every level of ``codes`` lies within one cluster: each row's cluster equals the cluster of
+    its level's last row (one pass; no sort of (level, cluster) pairs)."""
+    of_level = np.empty(n_levels, dtype=cluster.dtype)
+    of_level[codes] = cluster
+    return bool((of_level[codes] == cluster).all())
 
 
 def ssc_factor(n: int, k: int, fe_part: int, g: int) -> float:
@@ -205,6 +213,7 @@ class _Base:
         self._na: dict[str, np.ndarray] = {}
         self._ncols: dict[int, dict[int, int]] = {}
         self._first: dict[tuple[str, ...], np.ndarray] = {}
+        self._order: dict[tuple, tuple[str, ...]] = {}
 
     def col(self, name: str) -> np.ndarray:
         if name not in self._cols:
@@ -228,6 +237,14 @@ class _Base:
             self._ncols[ref] = {m: len(control_columns(self.frame.iloc[:0], m, ref, self.years)[0])
                                 for m in (1, 2, 3)}
         return self._ncols[ref]
+
+    def missing_order(self, outcome: str, model: int, ref: int, rest: tuple[str, ...]) -> tuple[str, ...]:
+        """The columns whose missing values drop a row, in :func:`pra.did.estimate`'s order: outcome,
+        controls of ``model``, then ``rest`` (fixed effects, clusters, weights)."""
+        key = (outcome, model, ref, rest)
+        if key not in self._order:
+            self._order[key] = tuple(dict.fromkeys([outcome] + term_columns(model_controls(model, ref)) + list(rest)))
+        return self._order[key]
 
     def first_missing(self, order: tuple[str, ...]) -> np.ndarray:
         """Per row: the position in ``order`` of its first missing column, −1 if none."""
@@ -329,8 +346,7 @@ def _fit_group(ctx: _Ctx, base: _Base, idx: np.ndarray, specs: list[dict], wname
     patterns: dict[bytes, list[tuple[str, int]]] = {}
     masks, drops = {}, {}
     for y, m in dict.fromkeys((s["outcome"], int(s["model"])) for s in specs):
-        order = tuple(dict.fromkeys([y] + term_columns(model_controls(m, ref)) + fe + ctx.cl_cols
-                                    + ([wname] if weighted else [])))
+        order = base.missing_order(y, m, ref, tuple(fe + ctx.cl_cols + ([wname] if weighted else [])))
         first = base.first_missing(order)[idx]
         keep = first < 0
         dd = {f"missing:{order[j]}": int(n) for j, n in enumerate(np.bincount(first[~keep], minlength=len(order)))
@@ -402,6 +418,7 @@ class _Fit:
         self.primary = base.primary[rows]
         self._radius: dict[float, tuple] = {}
         self._solved: dict[tuple[float, int], dict | str] = {}
+        self._excl: dict[float, np.ndarray] = {}
 
     def _d(self, r: float) -> tuple:
         if r not in self._radius:
@@ -417,12 +434,21 @@ class _Fit:
             self._solved[(r, k)] = self._solve(r, k)
         return self._solved[(r, k)]
 
+    def _excluded(self, r: float) -> np.ndarray:
+        """The collinearity mask of D and every demeaned control at radius ``r``: the rule is
+        sequential in column order, so a model's mask is the prefix of its first k columns."""
+        if r not in self._excl:
+            dg_u = self._d(r)[1]
+            k = len(dg_u)
+            gu = np.empty((k, k))
+            gu[0, :], gu[:, 0] = dg_u, dg_u
+            gu[1:, 1:] = self.cgram_u
+            self._excl[r] = collinear(gu)
+        return self._excl[r]
+
     def _solve(self, r: float, k: int) -> dict[str, dict] | str:
         d, dg_u, dg_w, dy_w = self._d(r)
-        gu = np.empty((k, k))
-        gu[0, :], gu[:, 0] = dg_u[:k], dg_u[:k]
-        gu[1:, 1:] = self.cgram_u[:k - 1, :k - 1]
-        excl = collinear(gu)
+        excl = self._excluded(r)[:k]
         if excl[0]:
             return "D collinear with the fixed effects and controls (no treated or no control rows)"
         keep = np.flatnonzero(~excl)

@@ -101,11 +101,10 @@ class _Ctx:
                             for c in cols}, index=df.index)
         failed = df[cols].notna() & num.isna()  # before INEI's missing codes are set missing
         self._missing_codes(module, num)
-        schema = S.raw_schema(module, self.year)
-        sub = schema.columns.keys() & set(cols)
-        counts = S.failure_counts(
-            type(schema)({c: schema.columns[c] for c in sorted(sub)}), num[sorted(sub)]
-        ) if sub else {"codes": {}, "range": {}}
+        # failing codes and ranges counted from the masks below (no second, pandera pass over
+        # the same checks), for the columns the raw schema checks (S.raw_schema)
+        counts: dict[str, dict[str, dict]] = {"codes": {}, "range": {}}
+        checked = set(S.required_columns(module, self.year))
         bad_any = pd.Series(False, index=df.index)
         flag_txt = pd.Series("", index=df.index, dtype=object)
         for c in cols:
@@ -117,10 +116,14 @@ class _Ctx:
                     bucket[k] = bucket.get(k, 0) + int(v)
             bad = text_bad.copy()
             if c in S.CODES.get(module, {}):
-                bad |= num[c].notna() & ~num[c].isin(S.CODES[module][c])
+                fail = num[c].notna() & ~num[c].isin(S.CODES[module][c])
+                _count_values(counts["codes"], c, num.loc[fail, c], c in checked)
+                bad |= fail
             if c in S.RANGES.get(module, {}):
                 lo, hi = S.RANGES[module][c]
-                bad |= num[c].notna() & ((num[c] < lo) | (num[c] > hi))
+                fail = num[c].notna() & ((num[c] < lo) | (num[c] > hi))
+                _count_values(counts["range"], c, num.loc[fail, c], c in checked)
+                bad |= fail
             if bad.any():
                 raw = df.loc[bad, c].map(format_value)
                 flag_txt[bad] = flag_txt[bad] + f"{module}.{c}=" + raw + ";"
@@ -410,13 +413,24 @@ def _housing(ctx: _Ctx, hh: pd.DataFrame, snum: pd.DataFrame) -> tuple[pd.DataFr
     return out, hn
 
 
+def _count_values(counts: dict, column: str, values: pd.Series, checked: bool) -> None:
+    """Add failing ``values`` of ``column`` to ``counts`` ({column: {value: n}}; integral
+    floats written as integers), as the report lists unknown codes and out-of-range values."""
+    if not checked or values.empty:
+        return
+    bucket = counts.setdefault(column, {})
+    for val in values:
+        key = str(int(val)) if isinstance(val, float) and float(val).is_integer() else str(val)
+        bucket[key] = bucket.get(key, 0) + 1
+
+
 def _household_total(ctx: _Ctx, hh: pd.DataFrame, rows: pd.DataFrame, cols: list[str],
                      module: str, how: str = "sum") -> pd.DataFrame:
     """``how`` ('sum' or 'max') of ``cols`` over a household's rows (producers, plots, crops);
     0 without rows; missing where one of its rows' values is missing (that unknown code is
     flagged; a missing value is never counted as 0)."""
     g = rows.groupby(S.HH_KEYS)[cols]
-    has_na = g.agg(lambda v: v.isna().any()).astype(bool)
+    has_na = rows[cols].isna().groupby([rows[k] for k in S.HH_KEYS]).any()  # vectorised: no lambda
     agg = g.agg(how).where(~has_na).reset_index()
     m = hh[S.HH_KEYS].merge(agg, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
     none = (m["_merge"] == "left_only").to_numpy()
