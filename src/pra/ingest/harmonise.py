@@ -386,7 +386,7 @@ def _household_total(ctx: _Ctx, hh: pd.DataFrame, rows: pd.DataFrame, cols: list
     0 without rows; missing where one of its rows' values is missing (that unknown code is
     flagged; a missing value is never counted as 0)."""
     g = rows.groupby(S.HH_KEYS)[cols]
-    has_na = g.agg(lambda v: v.isna().any()).astype(bool)
+    has_na = rows[cols].isna().groupby([rows[k] for k in S.HH_KEYS]).any()  # vectorised: no lambda
     agg = g.agg(how).where(~has_na).reset_index()
     m = hh[S.HH_KEYS].merge(agg, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
     none = (m["_merge"] == "left_only").to_numpy()
@@ -537,9 +537,29 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame):
     ``centres``: the populated-centre map (contract §1.3) as a DataFrame.
     """
     ctx = _Ctx(int(year))
-    rep = ctx.report
     mods = read_year_modules(ctx, year_folder(enaho_dir, ctx.year))
-    deflators = read_deflators(deflator_dir)
+    return harmonise_modules(mods, read_deflators(deflator_dir), ctx.year, centres, ctx=ctx)
+
+
+def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, year: int,
+                      centres: pd.DataFrame, *, ctx: _Ctx | None = None):
+    """Harmonise ENAHO ``year`` from its modules as read → (household table, ledger, report).
+
+    ``modules``: {module: frame} for every module of :data:`MODULES`, as
+    :func:`read_year_modules` returns them (canonical names, normalised keys); frames built in
+    memory (the Monte Carlo of :mod:`pra.validate`) are checked the same way (unique keys, year).
+    ``deflators``: :func:`pra.ingest.welfare.read_deflators`' tables.
+    """
+    if ctx is None:
+        ctx = _Ctx(int(year))
+        for m in MODULES:
+            ctx.report["files"][m] = modules[m].attrs.get("source", f"module {m} (in memory)")
+            ctx.report["rows"][m] = int(len(modules[m]))
+        for module, keys in MODULE_KEYS.items():
+            _check_unique(ctx, modules[module], keys, module)
+            _check_year_column(ctx, modules[module], module)
+    mods = modules
+    rep = ctx.report
     rep["files"].update({"deflator_time": deflators.files["time"],
                          "deflator_space": deflators.files["space"]})
     cen = prepare_centres(centres)
@@ -587,4 +607,4 @@ def _jsonable(x):
     return x
 
 
-__all__ = ["harmonise_year", "national_centre_code", "read_year_modules", "year_folder"]
+__all__ = ["harmonise_modules", "harmonise_year", "national_centre_code", "read_year_modules", "year_folder"]

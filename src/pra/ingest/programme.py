@@ -297,10 +297,19 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     """
     path = Path(path)
     raw, labels = _read_survey(path)
+    return harmonise_programme_table(raw, labels, frame, deflators=read_deflators(deflator_dir),
+                                     centres=centres, name=path.name)
+
+
+def harmonise_programme_table(raw: pd.DataFrame, labels: dict, frame: pd.DataFrame, *,
+                              deflators: Deflators, centres: pd.DataFrame,
+                              name: str = "encuesta_pra2_2012"):
+    """:func:`harmonise_programme_survey` on the survey's columns as read (``raw``, ``labels``:
+    value labels by column) and the deflators as read; ``name`` names the file in messages."""
+    path = Path(name)
     report: dict = {"file": path.name, "rows_read": int(len(raw)), "unknown_codes": {}, "checks": {}}
     fr = prepare_frame(frame)
     cen = prepare_centres(centres)
-    deflators = read_deflators(deflator_dir)
     _check_ids(raw, path)
     num = _coded(raw, report)
 
@@ -334,4 +343,4 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     report["by_group"] = {k: int(v) for k, v in out["grupo"].value_counts().sort_index().items()}
     return out, counts, report
 
-__all__ = ["OUTPUT_COLUMNS", "harmonise_programme_survey", "prepare_frame", "read_frame"]
+__all__ = ["OUTPUT_COLUMNS", "harmonise_programme_survey", "harmonise_programme_table", "prepare_frame", "read_frame"]
