@@ -131,8 +131,8 @@ def run_dd(space: pd.DataFrame, effects: pd.DataFrame, specs: list[dict], cluste
     for o in outcomes:  # τ where the outcome is observed: both regressions use the same rows
         data[tau_column(o)] = data[tau_column(o)].where(data[o].notna())
     taus = [_tau_spec(s) for s in specs]
-    with warnings.catch_warnings():  # τ ≡ 0 (subjective poverty): its t statistic is 0/0
-        warnings.filterwarnings("ignore", "invalid value encountered in divide", RuntimeWarning)
+    with warnings.catch_warnings():  # τ ≡ 0 (subjective poverty): its t statistic and R² are 0/0
+        warnings.filterwarnings("ignore", "invalid value encountered in (scalar )?divide", RuntimeWarning)
         est = run_batch(data, specs + taus, cluster=cluster)
     est = est[est["role"] == "treatment"]
     by_id = {sid: g for sid, g in est.groupby("spec_id", sort=False)}

@@ -17,7 +17,7 @@ from pra.report.tables import Table, fmt_int, fmt_num
 
 KEYS = ["design", "table", "estimator", "model", "outcome", "term", "effect"]
 SUMMARY_COLUMNS = KEYS + [
-    "draws", "mean_estimate", "mean_estimand", "mean_planted", "estimand_minus_planted",
+    "draws", "draws_without_se", "mean_estimate", "mean_estimand", "mean_planted", "estimand_minus_planted",
     "mean_bias", "bias_mcse", "mean_se", "sd_estimate", "bias_over_se", "se_ratio", "rmse",
     "coverage", "coverage_mcse", "rejection_5pct", "rejection_mcse", "rejection_kind",
 ]
@@ -31,9 +31,10 @@ def _one(g: pd.DataFrame) -> dict:
     cover = ((g["ci_low"].to_numpy(float) <= tgt) & (tgt <= g["ci_high"].to_numpy(float))).mean()
     reject = (g["pvalue"].to_numpy(float) < ALPHA).mean()
     sd = float(est.std(ddof=1)) if n > 1 else np.nan
-    mean_se = float(se.mean())
+    ok = np.isfinite(se)  # a matching estimate whose every bootstrap replication failed has none
+    mean_se = float(se[ok].mean()) if ok.any() else np.nan
     return {
-        "draws": n, "mean_estimate": float(est.mean()), "mean_estimand": float(tgt.mean()),
+        "draws": n, "draws_without_se": int((~ok).sum()), "mean_estimate": float(est.mean()), "mean_estimand": float(tgt.mean()),
         "mean_planted": float(g["planted"].mean()),
         "estimand_minus_planted": float((tgt - g["planted"].to_numpy(float)).mean()),
         "mean_bias": float(bias.mean()),
@@ -94,7 +95,7 @@ def summary_table(summary: pd.DataFrame, *, draws: int, scale: float, seed: int,
         "weighted mean of the households' effects; matching DD: the mean effect over the treated on "
         "common support). Mean effect: the simple mean effect over the treated of the estimate's "
         "sample. Bias = estimate - estimand, Monte Carlo SE in parentheses; Bias/SE = mean bias / "
-        "mean SE; SE ratio = mean SE / SD of the estimates; coverage of the estimand by the 95% "
+        "mean SE (over draws with an SE); SE ratio = mean SE / SD of the estimates; coverage of the estimand by the 95% "
         "interval (Monte Carlo SE); rejection at 5%: size where the planted effect is zero, power "
         "elsewhere.",
     ]
@@ -121,6 +122,8 @@ def plot_distributions(draws: pd.DataFrame, paths: Sequence, *, title: str) -> N
         for i, (est, model) in enumerate(panels):
             for j, o in enumerate(outcomes):
                 ax = axes[i, j]
+                if i == 0:
+                    ax.set_title(o)
                 g = d[(d["estimator"] == est) & (d["model"] == model) & (d["outcome"] == o)]
                 if g.empty:
                     ax.axis("off")
@@ -129,12 +132,11 @@ def plot_distributions(draws: pd.DataFrame, paths: Sequence, *, title: str) -> N
                 ax.axvline(g["estimand"].mean(), color="C3", lw=1.2, label="estimand")
                 ax.axvline(g["planted"].mean(), color="C0", lw=1.0, ls="--", label="mean effect")
                 ax.set_yticks([])
-                if i == 0:
-                    ax.set_title(o)
                 if j == 0:
                     ax.set_ylabel(_label(g.iloc[0]), rotation=0, ha="right", va="center", fontsize=7)
         axes[0, 0].legend(fontsize=6, frameon=False)
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.0)
+        fig.tight_layout()
         save_figure(fig, paths)
         plt.close(fig)
 
