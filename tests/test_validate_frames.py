@@ -77,7 +77,8 @@ def in_memory():
             "space": F.sample_space(enaho, dist, 20), "programme": programme,
             "matching": F.matching_frame(enaho, programme, fixed, MATCHING),
             "needed_space": F.sample_space(needed, fixed.distances(needed), 20),
-            "needed_matching": F.matching_frame(needed, programme, fixed, MATCHING), "fixed": fixed}
+            "needed_matching": F.matching_frame(needed, programme, fixed, MATCHING), "fixed": fixed,
+            "hh": hh}
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -109,3 +110,48 @@ def test_distances_are_looked_up_per_point(file_path, in_memory):
     d = fixed.distances(file_path["enaho"][["hh_id", "latitude", "longitude"]])
     dist = file_path["space"][["hh_id", "dist_km"]].merge(d, on="hh_id", suffixes=("", "_cache"))
     np.testing.assert_array_equal(dist["dist_km"].to_numpy(), dist["dist_km_cache"].to_numpy())
+
+
+MATCHING_ESTIMATION = {**MATCHING, "outcomes": ["ln_pc_exp", "poor", "subj_poor_self", "subj_poor_living"],
+                       "kernel": "gaussian", "bandwidth": 0.06, "common_support": None, "trim_pct": 5,
+                       "on_separation": "drop_covariate"}
+
+
+def test_harness_matching_equals_run_matching(in_memory):
+    """The harness runs Table 16's estimation without the balance table: same numbers."""
+    from pra.matching.outputs import run_matching
+    from pra.validate.draw import matching_estimates
+
+    m = MATCHING_ESTIMATION
+    res, _ = matching_estimates(in_memory["matching"], m, reps=4, seed=11)
+    out = run_matching(in_memory["matching"], outcomes=m["outcomes"], kernel=m["kernel"],
+                       bandwidth=m["bandwidth"], common_support=m["common_support"],
+                       trim_pct=m["trim_pct"], reps=4, seed=11, on_separation=m["on_separation"])
+    pd.testing.assert_frame_equal(res.table, out.result.table, check_exact=True)
+
+
+def test_harness_dd_estimates_equal_the_pipeline_batch(in_memory):
+    """Adding the τ regressions to the batch leaves every estimate as run_batch gives it."""
+    import yaml
+
+    from pra.did.batch import run_batch
+    from pra.validate.draw import Settings, dd_specs, run_dd
+    from pra.validate.estimands import spatial_effects
+
+    from workflow import ROOT
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["validation"].update(scale=SCALE, estimators=["table6", "table7", "table8", "radius"])
+    specs = dd_specs(Settings.from_config(config))
+    space = in_memory["space"]
+    got = run_dd(space, spatial_effects(in_memory["hh"]), specs, "locality")
+    ref = run_batch(space, specs, cluster="locality")
+    ref = ref[ref["role"] == "treatment"]
+    assert len(got) == len(ref)
+    np.testing.assert_array_equal(got["estimate"].to_numpy(), ref["coef"].to_numpy())
+    np.testing.assert_array_equal(got["se"].to_numpy(), ref["se"].to_numpy())
+    # placebo starts and subjective poverty: τ is 0 on every row, so is the estimand
+    zero = (got["table"] == "Table 8") | (got["outcome"] == "subj_poor_living")
+    assert (got.loc[zero, "estimand"] == 0).all()
+    base = got[(got["table"] == "Table 6") & (got["outcome"] == "ln_pc_exp")]
+    assert ((base["estimand"] > 0.02) & (base["estimand"] < 0.07)).all()

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from pra.did.batch import run_batch
-from pra.did.specs import build_specs, prepare_sample, spec_id
-from pra.matching.outputs import run_matching
+from pra.did.specs import build_specs, prep_key, prepare_sample, spec_id
+from pra.matching.kernel import kernel_did
+from pra.matching.outputs import separating_covariates
+from pra.matching.sample import COVARIATES, estimation_rows
 from pra.validate import frames as F
 from pra.validate.estimands import SPATIAL_ZERO_EFFECT, spatial_effects, survey_effects, tau_column
 
@@ -125,25 +127,32 @@ def _treated_indicator(frame: pd.DataFrame, spec: dict, term: str) -> pd.Series:
 
 
 def run_dd(space: pd.DataFrame, effects: pd.DataFrame, specs: list[dict], cluster: str) -> pd.DataFrame:
-    """Estimates and estimands of ``specs`` on the sample space of one draw."""
+    """Estimates and estimands of ``specs`` on the sample space of one draw.
+
+    The estimand of a spec is the coefficient of the same regression with τ as outcome; where τ
+    is 0 on every row of the spec's sample (placebo starts, subjective poverty) it is 0 without
+    a regression."""
     outcomes = sorted({s["outcome"] for s in specs})
     data = space.merge(effects, on="hh_id", how="left", validate="1:1")
     for o in outcomes:  # τ where the outcome is observed: both regressions use the same rows
         data[tau_column(o)] = data[tau_column(o)].where(data[o].notna())
-    taus = [_tau_spec(s) for s in specs]
-    with warnings.catch_warnings():  # τ ≡ 0 (subjective poverty): its t statistic and R² are 0/0
+    prepared: dict[str, pd.DataFrame] = {}
+    for s in specs:
+        key = prep_key(s)
+        if key not in prepared:
+            prepared[key] = prepare_sample(data, s)[0]
+    taus = {s["spec_id"]: _tau_spec(s) for s in specs
+            if prepared[prep_key(s)][tau_column(s["outcome"])].fillna(0).ne(0).any()}
+    with warnings.catch_warnings():  # τ ≡ 0 in a cell: its t statistic and R² are 0/0
         warnings.filterwarnings("ignore", "invalid value encountered in (scalar )?divide", RuntimeWarning)
-        est = run_batch(data, specs + taus, cluster=cluster)
+        est = run_batch(data, specs + list(taus.values()), cluster=cluster)
     est = est[est["role"] == "treatment"]
     by_id = {sid: g for sid, g in est.groupby("spec_id", sort=False)}
     rows = []
-    prepared: dict[str, pd.DataFrame] = {}
-    for s, ts in zip(specs, taus):
-        e, t = by_id[s["spec_id"]], by_id[ts["spec_id"]].set_index("term")["coef"]
-        key = f"{s['radius_km']}|{s['placebo_start']}"
-        if key not in prepared:
-            prepared[key] = prepare_sample(data, s)[0]
-        frame = prepared[key]
+    for s in specs:
+        e = by_id[s["spec_id"]]
+        t = by_id[taus[s["spec_id"]]["spec_id"]].set_index("term")["coef"] if s["spec_id"] in taus else None
+        frame = prepared[prep_key(s)]
         name, table = _estimator_name(s)
         for r in e.itertuples(index=False):
             on = _treated_indicator(frame, s, r.term) & frame[s["outcome"]].notna()
@@ -151,24 +160,37 @@ def run_dd(space: pd.DataFrame, effects: pd.DataFrame, specs: list[dict], cluste
             rows.append({"estimator": name, "design": "spatial DD", "table": table,
                          "model": int(s["model"]), "outcome": s["outcome"], "term": r.term,
                          "estimate": r.coef, "se": r.se, "pvalue": r.pvalue, "ci_low": r.ci_low,
-                         "ci_high": r.ci_high, "nobs": int(r.nobs), "estimand": float(t[r.term]),
-                         "planted": planted})
+                         "ci_high": r.ci_high, "nobs": int(r.nobs),
+                         "estimand": float(t[r.term]) if t is not None else 0.0, "planted": planted})
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------------------------
 # the matching DD
 
+def matching_estimates(sample: pd.DataFrame, matching: dict, reps: int, seed: int):
+    """Table 16's estimation as :func:`pra.matching.outputs.run_matching` runs it (estimation
+    rows, the separation rule, ``kernel_did``) without the tables the harness does not use
+    (balance, score densities): → (result, estimation rows)."""
+    outcomes = list(matching["outcomes"])
+    data, _ = estimation_rows(sample, outcomes, COVARIATES, "cluster")
+    covariates = list(COVARIATES)
+    sep = separating_covariates(data, covariates)
+    if len(sep) and matching["on_separation"] == "drop_covariate":
+        covariates = [c for c in covariates if c not in set(sep["covariate"])]
+    support = matching.get("common_support")
+    support = None if support in (None, "none") else support
+    res = kernel_did(data, outcomes, "treated", "period", covariates, "cluster", kernel=matching["kernel"],
+                     bandwidth=float(matching["bandwidth"]), reps=int(reps), seed=int(seed),
+                     common_support=support, trim_pct=matching.get("trim_pct") if support == "trim" else None)
+    return res, data
+
+
 def run_matching_dd(sample: pd.DataFrame, effects: pd.DataFrame, matching: dict, reps: int,
                     seed: int) -> pd.DataFrame:
     """Table 16 rows a and b with their cluster bootstrap, and their estimands."""
     outcomes = list(matching["outcomes"])
-    out = run_matching(sample, outcomes=outcomes, kernel=matching["kernel"],
-                       bandwidth=float(matching["bandwidth"]),
-                       common_support=matching.get("common_support"), trim_pct=matching.get("trim_pct"),
-                       reps=int(reps), seed=int(seed), on_separation=matching["on_separation"],
-                       baseline_months=matching["baseline_months"])
-    res, data = out.result, out.data
+    res, data = matching_estimates(sample, matching, reps, seed)
     follow = (data["period"] == res.periods[1]).to_numpy() & (data["treated"] == 1).to_numpy()
     on_support = res.support.reindex(data.index).to_numpy(bool)
     tau = data[["hh_id"]].merge(effects, on="hh_id", how="left", validate="many_to_one")
