@@ -90,3 +90,20 @@ def test_summary_bias_coverage_and_rejection():
     assert s["rejection_5pct"] == pytest.approx(0.5) and s["rejection_kind"] == "power"
     assert s["rmse"] == pytest.approx(np.sqrt(np.mean(np.square([0.01, -0.01, 0.03, 0.01]))))
     assert s["estimand_minus_planted"] == pytest.approx(-0.003)
+
+
+def test_settings_merge_the_model_overrides_and_refuse_unknown_keys():
+    import yaml
+
+    from pra.validate.draw import Settings
+    from workflow import ROOT
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["validation"].update(scale=0.5, data_embedded={"effect_mean": 0.05})
+    st = Settings.from_config(config)
+    assert st.config["data"]["embedded"]["effect_mean"] == 0.05
+    assert st.config["data"]["embedded"]["scale"] == 0.5
+    assert "effect_mean" not in config["data"]["embedded"]  # the study's config is left alone
+    config["validation"]["data_embedded"] = {"efect_mean": 0.05}
+    with pytest.raises(ValueError, match="efect_mean"):
+        Settings.from_config(config)

@@ -10,6 +10,7 @@ the spatial DD). ``effect`` says whether the planted effect is zero (size) or no
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 import warnings
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pra.did.batch import run_batch
+from pra.embedded.model import HouseholdModel
 from pra.did.specs import build_specs, prep_key, prepare_sample, spec_id
 from pra.matching.kernel import kernel_did
 from pra.matching.outputs import separating_covariates
@@ -56,7 +58,12 @@ class Settings:
             raise ValueError(f"config key validation.estimators: unknown {unknown} (known: {list(ESTIMATORS)})")
         cfg = copy.deepcopy(config)
         emb = cfg["data"].setdefault("embedded", {})
-        _deep_update(emb, copy.deepcopy(v.get("data_embedded") or {}))
+        over = dict(v.get("data_embedded") or {})
+        known = {f.name for f in dataclasses.fields(HouseholdModel)} | set(emb)
+        if set(over) - known:  # the model's from_config ignores unknown keys: a typo would too
+            raise ValueError(f"config key validation.data_embedded: unknown key(s) {sorted(set(over) - known)} "
+                             "(neither a data.embedded key nor a field of pra.embedded.model.HouseholdModel)")
+        _deep_update(emb, copy.deepcopy(over))
         emb["scale"] = float(v["scale"])
         return cls(seed=int(config["seed"]), scale=float(v["scale"]), estimators=tuple(v["estimators"]),
                    radii_km=tuple(float(r) for r in v["radii_km"]),
