@@ -596,9 +596,31 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame,
     repairs, households dropped or incomplete).
     """
     ctx = _Ctx(int(year), checks)
-    rep = ctx.report
     mods = read_year_modules(ctx, year_folder(enaho_dir, ctx.year))
     deflators = read_deflators(deflator_dir, health=ctx.health)
+    return harmonise_modules(mods, deflators, ctx.year, centres, ctx=ctx)
+
+
+def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, year: int,
+                      centres: pd.DataFrame, *, ctx: _Ctx | None = None,
+                      checks: dict | None = None):
+    """Harmonise ENAHO ``year`` from its modules as read → (household table, ledger, report).
+
+    ``modules``: {module: frame} for every module of :data:`MODULES`, as
+    :func:`read_year_modules` returns them (canonical names, normalised keys); frames built in
+    memory (the Monte Carlo of :mod:`pra.validate`) are checked the same way (unique keys, year).
+    ``deflators``: :func:`pra.ingest.welfare.read_deflators`' tables.
+    """
+    if ctx is None:
+        ctx = _Ctx(int(year), checks)
+        for m in MODULES:
+            ctx.report["files"][m] = modules[m].attrs.get("source", f"module {m} (in memory)")
+            ctx.report["rows"][m] = int(len(modules[m]))
+        for module, keys in MODULE_KEYS.items():
+            _check_unique(ctx, modules[module], keys, module)
+            _check_year_column(ctx, modules[module], module)
+    mods = modules
+    rep = ctx.report
     rep["files"].update({"deflator_time": deflators.files["time"],
                          "deflator_space": deflators.files["space"]})
     cen = prepare_centres(centres, health=ctx.health)
@@ -657,4 +679,4 @@ def _jsonable(x):
     return x
 
 
-__all__ = ["harmonise_year", "national_centre_code", "read_year_modules", "year_folder"]
+__all__ = ["harmonise_modules", "harmonise_year", "national_centre_code", "read_year_modules", "year_folder"]

@@ -307,6 +307,18 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     """
     path = Path(path)
     raw, labels = _read_survey(path)
+    return harmonise_programme_table(raw, labels, frame, deflator_dir=deflator_dir,
+                                     centres=centres, name=path.name, checks=checks)
+
+
+def harmonise_programme_table(raw: pd.DataFrame, labels: dict, frame: pd.DataFrame, *,
+                              centres: pd.DataFrame, deflators: Deflators | None = None,
+                              deflator_dir=None, name: str = "encuesta_pra2_2012",
+                              checks: dict | None = None):
+    """:func:`harmonise_programme_survey` on the survey's columns as read (``raw``, ``labels``:
+    value labels by column) and the deflators as read (``deflators``, or read here from
+    ``deflator_dir``); ``name`` names the file in messages."""
+    path = Path(name)
     report: dict = {"file": path.name, "rows_read": int(len(raw)), "unknown_codes": {}, "checks": {}}
     health = Health(YEAR, merge_checks(checks))
     health.extend(frame.attrs.get("health"))
@@ -316,7 +328,8 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
         raise IngestError(f"programme survey {path.name}: the file holds no data rows (header only)")
     fr = prepare_frame(frame, health=health)
     cen = prepare_centres(centres, health=health)
-    deflators = read_deflators(deflator_dir, health=health)
+    if deflators is None:
+        deflators = read_deflators(deflator_dir, health=health)
     _check_ids(raw, path)
     num = _coded(raw, report, health, path.name)
 
@@ -354,4 +367,4 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     report["by_group"] = {k: int(v) for k, v in out["grupo"].value_counts().sort_index().items()}
     return out, counts, report
 
-__all__ = ["OUTPUT_COLUMNS", "harmonise_programme_survey", "prepare_frame", "read_frame"]
+__all__ = ["OUTPUT_COLUMNS", "harmonise_programme_survey", "harmonise_programme_table", "prepare_frame", "read_frame"]
