@@ -42,6 +42,7 @@ include: "rules/did.smk"
 include: "rules/grid.smk"
 include: "rules/matching.smk"
 include: "rules/report.smk"
+include: "rules/inference.smk"
 
 
 # On a cluster these run on the submitting host: they only gather files (no queue wait for them).

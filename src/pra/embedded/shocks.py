@@ -34,7 +34,7 @@ __all__ = ["SHOCK_DEFAULTS", "check_shocks", "expenditure_shocks", "shock_summar
 EARTH_RADIUS_KM = 6371.0088
 
 # documented in docs/embedded_data.md ("Spatially correlated shocks"): why these sizes
-SHOCK_DEFAULTS = {"enabled": True, "district_year_sd": 0.10, "field_sd": 0.06, "field_range_km": 20.0,
+SHOCK_DEFAULTS = {"enabled": True, "district_year_sd": 0.08, "field_sd": 0.15, "field_range_km": 15.0,
                   "field_features": 500}
 
 
