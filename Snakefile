@@ -57,6 +57,7 @@ include: "rules/grid.smk"
 include: "rules/matching.smk"
 include: "rules/report.smk"
 include: "rules/validation.smk"
+include: "rules/inference.smk"
 
 
 # On a cluster these run on the submitting host: they only gather files (no queue wait for them).

@@ -10,6 +10,7 @@ if EMBEDDED:
         params:
             scale=config["data"]["embedded"]["scale"],
             seed=config["seed"],
+            shocks=config["data"]["embedded"].get("shocks"),  # a change regenerates the data
         log:
             "logs/synthesize.log",
         benchmark:

@@ -2,6 +2,7 @@
 import logging
 from pathlib import Path
 
+from pra.embedded.model import from_config
 from pra.embedded.synthesize import synthesize
 
 
@@ -9,7 +10,7 @@ def main(smk) -> None:
     # truth.json sits at the root of the embedded tree
     out_dir = Path(smk.output.get("truth", smk.output[0])).parent
     truth = synthesize(out_dir, scale=float(smk.params.scale), seed=int(smk.params.seed),
-                       workers=smk.threads)
+                       workers=smk.threads, model=from_config(smk.config))
     logging.info("wrote %d files under %s (seed %s, scale %s)", len(truth["files"]) + 1, out_dir,
                  truth["seed"], truth["scale"])
 

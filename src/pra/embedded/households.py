@@ -18,6 +18,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from pra.embedded.model import DEFAULT, HouseholdModel
+from pra.embedded.shocks import expenditure_shocks, shock_summary
 
 PRODUCER, LABORER, DEPENDENT, OTHER = 0, 1, 2, 3
 HH_TYPES = np.array(["producer", "laborer", "dependent", "other"], dtype=object)
@@ -530,9 +531,16 @@ def _expenditure(hh, c, m: HouseholdModel, years, rng, prod, inter) -> dict:
     near_line = np.abs(ln_y1 - eff1 - ln_z1) < m.line_band
     raw = raw * np.where(near_line, m.line_multiplier, 1.0)
     K, effect, g, sig, ln_y = calibrate(raw)
+    # spatially correlated year shocks (data.embedded.shocks), on their own stream: added after
+    # the calibration, so the planted effect, g_t, sigma_t and the survey do not move
+    shocks = expenditure_shocks(hh["ubigeo"], yrs, hh["latitud"], hh["longitud"], m.shocks,
+                                rng.spawn(1)[0], cs)
+    ln_y = ln_y + shocks["shock"]
+    shock_info = shock_summary(shocks, m.shocks, ln_y, hh["codccpp"], yrs, treated, post, cs)
     return {"K": K, "effect": effect, "g": g, "sig": sig, "ln_y": ln_y, "ln_cf": ln_y - effect,
             "near_line": near_line, "size_cls": size_cls, "sem": sem, "dist": dist,
-            "treated": treated, "dA": dA, "ratio": ratio, "calib": calib, "cs": cs}
+            "treated": treated, "dA": dA, "ratio": ratio, "calib": calib, "cs": cs,
+            "shock": shocks["shock"], "shock_info": shock_info}
 
 
 def _money(hh, x: dict, size, deflators, spatial, m: HouseholdModel) -> dict:
@@ -904,6 +912,7 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
             "semester_effects_realised": _semester_means(truth, prod),
         },
         "matching": sparams,
+        "shocks": x["shock_info"],
         "counts": {"households_interviewed": int(inter.sum()), "nonresponse_dwellings": int((~inter).sum()),
                    "persons": int(len(pers)),
                    "by_type": {HH_TYPES[k_]: int(((t == k_) & inter).sum()) for k_ in range(4)}},

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .shocks import SHOCK_DEFAULTS, check_shocks
+
 YEARS = (2007, 2008, 2009, 2010, 2011, 2012)
 POST_YEARS = (2010, 2011, 2012)
 SEMESTERS_POST = ("2010-I", "2010-II", "2011-I", "2011-II", "2012-I", "2012-II")
@@ -189,6 +191,10 @@ class HouseholdModel:
     inflation: float = 0.03
     dept_price_sd: float = 0.02
 
+    # ---- spatially correlated year shocks to ln expenditure (pra.embedded.shocks; docs
+    # "Spatially correlated shocks"): enabled, district_year_sd, field_sd, field_range_km, field_features
+    shocks: dict = field(default_factory=lambda: dict(SHOCK_DEFAULTS))
+
     def to_dict(self) -> dict:
         """JSON-serialisable copy (dict keys as strings)."""
         def conv(v):
@@ -201,3 +207,13 @@ class HouseholdModel:
 
 
 DEFAULT = HouseholdModel()
+
+
+def from_config(config: dict) -> HouseholdModel:
+    """The household model with the overrides of ``config["data"]["embedded"]`` (``shocks``:
+    the keys given replace the defaults; the rest of the block is the generator's own settings)."""
+    emb = ((config or {}).get("data") or {}).get("embedded") or {}
+    over = {}
+    if emb.get("shocks") is not None:
+        over["shocks"] = check_shocks(dict(emb["shocks"]))
+    return dataclasses.replace(DEFAULT, **over)

@@ -1,4 +1,54 @@
 """Inference beyond the study's locality-clustered SEs (issue 17): cluster alternatives, Conley
 spatial-HAC, wild cluster bootstrap, Romano–Wolf / Westfall–Young, spatial randomisation
 inference, the effect curve over distance and HonestDiD sensitivity. Every method starts from one
-demeaned design (:mod:`pra.inference.design`)."""
+demeaned design (:mod:`pra.inference.design`).
+
+This module stays import-light (no pandas, no pyfixest): ``rules/inference.smk`` reads the names
+below at parse time, and every Snakemake job re-parses the workflow.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+# the chapter's tables (file stems of results/inference/tables/{name}.{fmt}) and figures
+INFERENCE_TABLES = ["inference_se6", "inference_se16", "inference_multiple", "inference_ri",
+                    "inference_curve", "inference_honest"]
+INFERENCE_FIGURES = ["inference_ri_placebo", "inference_effect_curve", "inference_honest_sensitivity"]
+
+__all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "ri_chunks", "inference_words"]
+
+
+def ri_chunks(config: Mapping) -> list[str]:
+    """Ids ``{first:05d}-{count}`` of the chunks of placebo maps (one job each)."""
+    ri = config["inference"]["ri"]
+    P, size = int(ri["draws"]), int(ri["chunk_size"])
+    return [f"{a:05d}-{min(size, P - a)}" for a in range(0, P, size)]
+
+
+def _num(x) -> str:
+    return f"{float(x):g}"
+
+
+def inference_words(config: Mapping) -> dict[str, str]:
+    """Plain words of this run's inference settings: the report's captions read them as
+    ``captions.inf_<key>`` (:func:`pra.report.design.caption_texts` escapes them)."""
+    inf = config["inference"]
+    b, se, mc, ri = inf["bootstrap"], inf["se"], inf["multiple"], inf["ri"]
+    return {
+        "level": f"{round(100 * float(inf['level']))}%",
+        "cutoffs": ", ".join(_num(c) for c in se["conley_cutoffs_km"]) + " km",
+        "kernel": se["conley_kernel"],
+        "clusters": ", ".join(se["clusters"]) or "none",
+        "two_way": "; ".join(se["two_way"]) or "none",
+        "boot": f"{int(b['reps'])} draws, {' and '.join(b['weights'])} weights, clusters {', '.join(b['clusters'])}",
+        "multiple": f"{int(mc['reps'])} joint draws, {mc['weights']} weights, one per {mc['cluster']}",
+        "ri": f"{int(ri['draws'])} placebo maps in {len(ri_chunks(config))} chunk(s)",
+        "ri_outcome": f"{ri['outcome']}, model {int(ri['model'])}",
+        "curve": f"{inf['curve']['outcome']}, comparison localities at >= {_num(inf['curve']['control_km'])} km",
+        "mbar": ", ".join(_num(m) for m in inf["honest"]["mbar"]),
+        "m": ", ".join(_num(m) for m in inf["honest"]["m"]),
+        "honest_outcome": inf["honest"]["outcome"],
+        "seed": str(int(config["seed"])),
+        "radius": _num(config["spatial"]["treatment_radius_km"]) + " km",
+        "cluster": str(config["did"]["cluster"]),
+    }

@@ -95,6 +95,9 @@ def select_nbins(dy: np.ndarray, dist: np.ndarray) -> int:
 
     res = binsregselect(np.asarray(dy, float), np.asarray(dist, float), deriv=0, bins=(0, 0),
                         binspos="qs", binsmethod="dpi")
+    if not np.isfinite(res.nbinsdpi):
+        raise ValueError(f"inference.curve: binsreg's DPI bin selection is undefined on {len(dy)} "
+                         "localities (too few); give nbins")
     return int(res.nbinsdpi)
 
 

@@ -35,11 +35,9 @@ __all__ = ["draw_placebo_map", "placebo_maps", "nearest_distance_km", "PlaceboFi
            "ri_pvalue"]
 
 
-def draw_placebo_map(candidates: pd.DataFrame, programme: pd.DataFrame, strata: Sequence[str],
-                     rng: np.random.Generator, exclude: Sequence | None = None,
-                     id_col: str = "centre") -> np.ndarray:
-    """Ids of one placebo map: per stratum of ``programme``, as many candidates of that stratum,
-    drawn uniformly without replacement (``exclude``: ids never drawn, e.g. the real ones)."""
+def _strata_pools(candidates: pd.DataFrame, programme: pd.DataFrame, strata: Sequence[str],
+                  exclude: Sequence | None, id_col: str) -> list[tuple[np.ndarray, int]]:
+    """Per stratum of ``programme`` (sorted): the sorted candidate ids and how many to draw."""
     strata = list(strata)
     pool = candidates if exclude is None else candidates[~candidates[id_col].isin(exclude)]
     need = programme.groupby(strata, sort=True).size()
@@ -50,16 +48,30 @@ def draw_placebo_map(candidates: pd.DataFrame, programme: pd.DataFrame, strata: 
         if len(have) < k:
             raise ValueError(f"inference.ri: stratum {dict(zip(strata, np.atleast_1d(key)))} has "
                              f"{len(have)} candidate centre(s) for {k} programme localities")
-        out.append(rng.choice(np.sort(have), size=int(k), replace=False))
+        out.append((np.sort(have), int(k)))
+    return out
+
+
+def _draw(pools: list[tuple[np.ndarray, int]], rng: np.random.Generator) -> np.ndarray:
+    out = [rng.choice(have, size=k, replace=False) for have, k in pools]
     return np.concatenate(out) if out else np.array([])
+
+
+def draw_placebo_map(candidates: pd.DataFrame, programme: pd.DataFrame, strata: Sequence[str],
+                     rng: np.random.Generator, exclude: Sequence | None = None,
+                     id_col: str = "centre") -> np.ndarray:
+    """Ids of one placebo map: per stratum of ``programme``, as many candidates of that stratum,
+    drawn uniformly without replacement (``exclude``: ids never drawn, e.g. the real ones)."""
+    return _draw(_strata_pools(candidates, programme, strata, exclude, id_col), rng)
 
 
 def placebo_maps(candidates: pd.DataFrame, programme: pd.DataFrame, strata: Sequence[str],
                  seed: int, first: int = 0, count: int = 999, exclude: Sequence | None = None,
                  id_col: str = "centre") -> list[np.ndarray]:
-    """Maps ``first … first+count−1``; map p is drawn from ``default_rng([seed, p])``."""
-    return [draw_placebo_map(candidates, programme, strata, np.random.default_rng([seed, p]),
-                             exclude, id_col) for p in range(first, first + count)]
+    """Maps ``first … first+count−1``; map p is drawn from ``default_rng([seed, p])`` (the
+    strata are grouped once: the same maps as :func:`draw_placebo_map` one by one)."""
+    pools = _strata_pools(candidates, programme, strata, exclude, id_col)
+    return [_draw(pools, np.random.default_rng([seed, p])) for p in range(first, first + count)]
 
 
 def nearest_distance_km(lat: np.ndarray, lon: np.ndarray, plat: np.ndarray,

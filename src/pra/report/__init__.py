@@ -22,6 +22,7 @@ CHAPTERS = {
     "dd": "3. Difference-in-differences",
     "matching": "4. Matching DD",
     "robustness": "5. Robustness",
+    "inference": "6. Robustness and inference",
 }
 TABLE_CHAPTER = {
     "summary": "summary", "table1": "data", "table2": "data", "table3": "data", "table4": "data",

@@ -1,0 +1,157 @@
+# The "Robustness and inference" chapter (issue 17; docs/inference.md): the study's estimates
+# under every inference method of pra.inference. Target: `snakemake --cores N inference`.
+# Numbers: inference_se (Tables 6 and 16 row b under every SE type), inference_multiple
+# (Romano–Wolf / Westfall–Young), inference_ri_chunk (placebo maps, one job per chunk: they fan
+# out on a cluster) + inference_ri, inference_curve (effect over distance), inference_honest
+# (HonestDiD); inference_report renders the tables (five formats) and the figures.
+from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES, ri_chunks
+
+INF_DIR = "results/inference"
+RI_CHUNKS = ri_chunks(config)
+# the settings every inference job reads (a change reruns them): the run's design and the block
+INF_CONFIG = {k: config[k] for k in ("seed", "years", "post_start", "spatial", "did", "matching", "inference")}
+INF_TABLE_FILES = [f"{INF_DIR}/tables/{n}.{fmt}" for n in INFERENCE_TABLES for fmt in TABLE_FORMATS]
+INF_FIGURE_FILES = [f"{INF_DIR}/figures/{n}.{ext}" for n in INFERENCE_FIGURES for ext in ("png", "pdf")]
+INF_CHAPTER = CHAPTERS["inference"]
+
+
+def inference_outputs():
+    """Every file of the chapter (the `inference` target)."""
+    return INF_TABLE_FILES + [f"{INF_DIR}/tables/inference.xlsx"] + INF_FIGURE_FILES
+
+
+rule inference_se:
+    input:
+        sample="results/geo/sample.parquet",
+        matching_sample="results/matching/sample.parquet",
+    output:
+        table6=f"{INF_DIR}/se_table6.parquet",
+        table16=f"{INF_DIR}/se_table16.parquet",
+    params:
+        config=INF_CONFIG,
+    log:
+        "logs/inference_se.log",
+    script:
+        "../scripts/inference_se.py"
+
+
+rule inference_multiple:
+    input:
+        sample="results/geo/sample.parquet",
+    output:
+        f"{INF_DIR}/multiple.parquet",
+    params:
+        config=INF_CONFIG,
+    log:
+        "logs/inference_multiple.log",
+    script:
+        "../scripts/inference_multiple.py"
+
+
+rule inference_ri_chunk:
+    input:
+        sample="results/geo/sample.parquet",
+        localities="results/geo/localities.parquet",
+        centres=input_file("centres"),
+    output:
+        f"{INF_DIR}/ri/{{ri_chunk}}.parquet",
+    wildcard_constraints:
+        ri_chunk=r"\d{5}-\d+",
+    params:
+        config=INF_CONFIG,
+    log:
+        "logs/inference_ri/{ri_chunk}.log",
+    script:
+        "../scripts/inference_ri_chunk.py"
+
+
+rule inference_ri:
+    input:
+        chunks=expand(f"{INF_DIR}/ri/{{c}}.parquet", c=RI_CHUNKS),
+        store="results/estimates/estimates.parquet",
+    output:
+        draws=f"{INF_DIR}/ri_draws.parquet",
+        summary=f"{INF_DIR}/ri_summary.csv",
+    params:
+        config=INF_CONFIG,
+    log:
+        "logs/inference_ri.log",
+    script:
+        "../scripts/inference_ri.py"
+
+
+rule inference_curve:
+    input:
+        sample="results/geo/sample.parquet",
+    output:
+        bins=f"{INF_DIR}/curve.csv",
+        meta=f"{INF_DIR}/curve.json",
+    params:
+        config=INF_CONFIG,
+    log:
+        "logs/inference_curve.log",
+    script:
+        "../scripts/inference_curve.py"
+
+
+rule inference_honest:
+    input:
+        sample="results/geo/sample.parquet",
+    output:
+        ci=f"{INF_DIR}/honest.csv",
+        breakdown=f"{INF_DIR}/honest_breakdown.csv",
+    params:
+        config=INF_CONFIG,
+    log:
+        "logs/inference_honest.log",
+    script:
+        "../scripts/inference_honest.py"
+
+
+def _inference_report_outputs():
+    """Named outputs {name}_{fmt} and the figures; the HTML tables and PNG figures go into the
+    report's chapter."""
+    out = {}
+    for i, name in enumerate(INFERENCE_TABLES, 1):
+        for fmt in TABLE_FORMATS:
+            path = f"{INF_DIR}/tables/{name}.{fmt}"
+            if fmt == "html":
+                path = report(path, caption=f"../report/{name}.rst", category=INF_CHAPTER,
+                              subcategory="Tables", labels={"no.": f"{i:02d}", "table": name})
+            out[f"{name}_{fmt}"] = path
+    for i, name in enumerate(INFERENCE_FIGURES, 1):
+        out[f"{name}_png"] = report(f"{INF_DIR}/figures/{name}.png", caption=f"../report/{name}.rst",
+                                    category=INF_CHAPTER, subcategory="Figures",
+                                    labels={"no.": f"{i:02d}", "figure": name})
+        out[f"{name}_pdf"] = f"{INF_DIR}/figures/{name}.pdf"
+    return out
+
+
+rule inference_report:
+    input:
+        se6=f"{INF_DIR}/se_table6.parquet",
+        se16=f"{INF_DIR}/se_table16.parquet",
+        multiple=f"{INF_DIR}/multiple.parquet",
+        ri_draws=f"{INF_DIR}/ri_draws.parquet",
+        ri_summary=f"{INF_DIR}/ri_summary.csv",
+        curve=f"{INF_DIR}/curve.csv",
+        curve_meta=f"{INF_DIR}/curve.json",
+        honest=f"{INF_DIR}/honest.csv",
+        honest_breakdown=f"{INF_DIR}/honest_breakdown.csv",
+        store="results/estimates/estimates.parquet",
+    output:
+        **_inference_report_outputs(),
+        xlsx=f"{INF_DIR}/tables/inference.xlsx",
+    params:
+        config=INF_CONFIG,
+        # the words of this run's settings for the captions (report/inference_*.rst: inf_*)
+        captions=caption_texts(config),
+    log:
+        "logs/inference_report.log",
+    script:
+        "../scripts/inference_report.py"
+
+
+rule inference:
+    input:
+        inference_outputs(),
