@@ -19,6 +19,8 @@ mtime, ctime and inode. This measures what that costs where it matters, with rea
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,12 +33,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
+CPU: list[float] = []  # CPU seconds (user + system) of each call: less sensitive to a busy machine
+
+
 def smk(workdir: Path, config: Path, *args: str) -> tuple[float, str]:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
            "--configfile", str(config), "--cores", "2", "all", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return time.perf_counter() - t, proc.stdout + proc.stderr
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, proc.stdout + proc.stderr
 
 
 def raw_files(data: Path) -> list[Path]:
@@ -76,11 +85,13 @@ def main() -> None:
         assert "Nothing to be done" in out, out[-2000:]
         return t
 
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     for _ in range(a.repeats):
         warm = noop()
+        cpu_warm = CPU[-1]
         plain = noop("--rerun-triggers", "mtime", "input", "code")
-        print(f"no-op rerun: {warm:.1f} s (target <= 3 s); without the params trigger (no digests) "
-              f"{plain:.1f} s", flush=True)
+        print(f"no-op rerun: {warm:.1f} s, {cpu_warm:.1f} s CPU (target <= 3 s); without the params "
+              f"trigger (no digests) {plain:.1f} s, {CPU[-1]:.1f} s CPU", flush=True)
     (work / digests.CACHE).unlink()
     t = noop()
     print(f"no-op rerun, digest cache deleted (every input hashed again): {t:.1f} s", flush=True)
