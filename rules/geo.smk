@@ -9,6 +9,7 @@ rule georeference:
     output:
         localities="results/geo/localities.parquet",
         table1="results/geo/table1.csv",
+        health="results/geo/health_georef.json",
     log:
         "logs/georeference.log",
     script:

@@ -65,7 +65,8 @@ SPECCURVE_FILES = expand("results/figures/speccurve_{outcome}.{ext}", outcome=SP
 
 
 def report_outputs():
-    return TABLE_FILES + ["results/tables/tables.xlsx"] + SPECCURVE_FILES + ["results/README.md"]
+    return (TABLE_FILES + ["results/tables/tables.xlsx"] + SPECCURVE_FILES + ["results/README.md",
+            "results/harmonised/health.csv"])
 
 
 rule report_tables:
@@ -123,6 +124,7 @@ rule results_index:
             "results/matching/figure9.pdf", "results/matching/map2.png", "results/matching/map2.pdf",
             "results/harmonised/enaho.parquet", "results/ledger/ledger.csv"],
         raw=_raw_inputs(),
+        health="results/harmonised/health.csv",
     output:
         "results/README.md",
     params:

@@ -130,3 +130,35 @@ def test_csv_ids_read_as_text(tmp_path):
     path.write_text("aÑo,conglome,vivienda,hogar,nomccpp\n2008,0005,1,11,NA\n", encoding="utf-8")
     out = read_module(path)
     assert out.loc[0, "conglome"] == "000005" and out.loc[0, "nomccpp"] == "NA"
+
+
+@pytest.mark.parametrize("encoding, sep", [("utf-8-sig", ","), ("cp1252", ";"), ("utf-8", "\t")])
+def test_csv_module_any_encoding_and_delimiter(tmp_path, encoding, sep):
+    """A CSV module read the same whatever its encoding (BOM, Windows-1252) and delimiter; the
+    year column aÑo found in each; what was not plain UTF-8 with commas is in attrs['health']."""
+    df = F.quirk(F.tables(2008)["200"], 2008, "200", "csv")
+    clean = tmp_path / "clean" / "enaho01-2008-200.csv"
+    clean.parent.mkdir()
+    df.to_csv(clean, index=False, encoding="utf-8")
+    other = tmp_path / "enaho01-2008-200.csv"
+    df.to_csv(other, index=False, encoding=encoding, sep=sep)
+    assert "year" in read_meta(other).original
+    a = read_module(clean, ["conglome", "codperso", "year", "p208a2"])
+    b = read_module(other, ["conglome", "codperso", "year", "p208a2"])
+    pd.testing.assert_frame_equal(a, b)
+    items = {r["item"] for r in b.attrs["health"]}
+    assert ("read as windows-1252 (not UTF-8)" in items) == (encoding == "cp1252")
+    assert ("delimiter ';'" in items) == (sep == ";")
+
+
+def test_csv_module_mojibake_header_repaired(tmp_path):
+    # the year column's name re-saved through Latin-1 (aÃ‘o) is still the year column
+    df = F.quirk(F.tables(2008)["sumaria"], 2008, "sumaria", "csv")
+    path = tmp_path / "sumaria-2008.csv"
+    df.to_csv(path, index=False, encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").encode("utf-8").decode("cp1252"),
+                    encoding="utf-8")
+    assert "aÃ‘o" in path.read_text(encoding="utf-8").splitlines()[0]
+    got = read_module(path, ["conglome", "year", "gashog2d"])
+    assert got["year"].astype(int).eq(2008).all() and len(got) == 3
+    assert any(r["item"] == "repaired: mojibake in header" for r in got.attrs["health"])

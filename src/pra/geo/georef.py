@@ -64,13 +64,21 @@ def georeference(
     register: pd.DataFrame,
     centres: pd.DataFrame,
     normalise: Callable[[str], str] | None = None,
+    health=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Match the register to the centre map; return ``(localities, table1)``.
 
     ``localities`` has one row per register locality and candidate centre with columns
     ``LOCALITY_COLUMNS`` (``latitude``/``longitude`` NaN and ``codccpp`` '' when unmatched;
-    ``reason`` '' when matched). ``table1`` is :func:`table1` of it.
+    ``reason`` '' when matched). ``table1`` is :func:`table1` of it. Codes and coordinates that
+    fail to parse are counted in ``health`` (:class:`pra.ingest.health.Health`; a default one
+    when None) and stop the run above ``data.checks.max_parse_failures``.
     """
+    from pra.ingest.health import Health, check_keys, parse_numbers
+
+    health = health if health is not None else Health()
+    reg_file = register.attrs.get("source", "pra2_localidades.csv")
+    cen_file = centres.attrs.get("source", "centros_poblados.csv")
     _require(register, REGISTER_COLUMNS, "register (pra2_localidades.csv)")
     _require(centres, CENTRE_COLUMNS, "centre map (centros_poblados.csv)")
     norm = normalise or _default_normaliser()
@@ -83,6 +91,7 @@ def georeference(
             f"register (pra2_localidades.csv), column id_localidad: duplicated ids {ids[:10]} "
             f"({int(dup.sum())} rows, register rows {reg.index[dup].tolist()[:10]})"
         )
+    check_keys(reg, ["ubigeo", "codccpp"], file=reg_file, health=health)
     reg["ubigeo"] = _code(reg["ubigeo"], 6)
     reg["codccpp"] = _code(reg["codccpp"], 10)
     reg["localidad"] = reg["localidad"].astype("string").fillna("").astype(object)
@@ -91,8 +100,10 @@ def georeference(
     cen = centres[CENTRE_COLUMNS].copy()
     cen["codccpp"] = _code(cen["codccpp"], 10)
     cen["ubigeo"] = _code(cen["ubigeo"], 6)
-    cen["latitude"] = pd.to_numeric(cen["latitud"], errors="coerce")
-    cen["longitude"] = pd.to_numeric(cen["longitud"], errors="coerce")
+    check_keys(centres, ["codccpp", "ubigeo"], file=cen_file, health=health)
+    cen["latitude"] = parse_numbers(cen["latitud"], file=cen_file, column="latitud", health=health)
+    cen["longitude"] = parse_numbers(cen["longitud"], file=cen_file, column="longitud",
+                                     health=health)
     dupc = cen["codccpp"].duplicated(keep=False) & (cen["codccpp"] != "")
     if dupc.any():
         raise ValueError(

@@ -6,14 +6,20 @@ import numpy as np
 import pandas as pd
 
 from pra.geo.distance import haversine_km
-from pra.ingest.readers import IngestError, normalise_id, to_number
+from pra.ingest.health import Health, check_keys, parse_numbers
+from pra.ingest.readers import IngestError, normalise_id
 
 CENTRE_COLUMNS = ["codccpp", "ubigeo", "latitud", "longitud", "altitud", "hogares_2007",
                   "poblacion_2007"]
 
 
-def prepare_centres(centres: pd.DataFrame) -> pd.DataFrame:
-    """Validate and normalise the populated-centre map (contract §1.3)."""
+def prepare_centres(centres: pd.DataFrame, health: Health | None = None) -> pd.DataFrame:
+    """Validate and normalise the populated-centre map (contract §1.3); values that fail to
+    parse are counted in ``health`` (and stop the run above ``data.checks``), never lost."""
+    health = health if health is not None else Health()
+    file = centres.attrs.get("source", "populated-centre map")
+    health.extend(centres.attrs.get("health"))
+    health.rows_read(file, len(centres))
     miss = [c for c in CENTRE_COLUMNS if c not in centres.columns]
     if miss:
         raise IngestError(f"populated-centre map lacks column(s) {miss} "
@@ -21,8 +27,9 @@ def prepare_centres(centres: pd.DataFrame) -> pd.DataFrame:
     c = centres[CENTRE_COLUMNS].copy()
     c["codccpp"] = normalise_id(c["codccpp"], 10, strip_zeros=False)
     c["ubigeo"] = normalise_id(c["ubigeo"], 6, strip_zeros=False)
+    check_keys(c, ["codccpp", "ubigeo"], file=file, health=health)
     for col in CENTRE_COLUMNS[2:]:
-        c[col] = to_number(c[col])
+        c[col] = parse_numbers(c[col], file=file, column=col, health=health)
     dup = c["codccpp"].duplicated(keep=False) & c["codccpp"].notna()
     if dup.any():
         raise IngestError(f"populated-centre map: duplicated codccpp in rows "

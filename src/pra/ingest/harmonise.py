@@ -21,11 +21,11 @@ import pandas as pd
 from pra import ledger as ledger_mod
 from pra.ingest import schemas as S
 from pra.ingest.centres import centre_lookup, nearest_centre, prepare_centres
+from pra.ingest.health import Health, check_keys, coverage, merge_checks, parse_numbers
 from pra.ingest.readers import (
     IngestError,
     find_module,
     format_value,
-    non_numeric,
     normalise_id,
     read_meta,
     read_module,
@@ -67,8 +67,9 @@ def year_folder(enaho_dir: str | Path, year: int) -> Path:
 class _Ctx:
     """Per-year state: report accumulators and per-household unknown-code flags."""
 
-    def __init__(self, year: int):
+    def __init__(self, year: int, checks: dict | None = None):
         self.year = year
+        self.health = Health(year, merge_checks(checks))  # data health (pra.ingest.health)
         self.report: dict = {
             "year": year,
             "files": {},
@@ -80,6 +81,7 @@ class _Ctx:
             "checks": {},
         }
         self.flags: list[pd.DataFrame] = []  # HH_KEYS + flag text
+        self.persons: pd.DataFrame | None = None  # module 200's coded persons
 
     @property
     def checks(self) -> dict:
@@ -92,7 +94,12 @@ class _Ctx:
         recorded in the report and in the household's ``unknown_codes`` flag, so nothing is
         lost silently).
         """
-        num = pd.DataFrame({c: to_number(df[c]) for c in cols}, index=df.index)
+        file = self.report["files"].get(module, module)
+        # text that is not a number: repaired by the documented rules or a counted failure
+        # (stops above data.checks.max_parse_failures); also reported as an unknown code below
+        num = pd.DataFrame({c: parse_numbers(df[c], file=file, column=c, health=self.health)
+                            for c in cols}, index=df.index)
+        failed = df[cols].notna() & num.isna()  # before INEI's missing codes are set missing
         self._missing_codes(module, num)
         schema = S.raw_schema(module, self.year)
         sub = schema.columns.keys() & set(cols)
@@ -102,7 +109,7 @@ class _Ctx:
         bad_any = pd.Series(False, index=df.index)
         flag_txt = pd.Series("", index=df.index, dtype=object)
         for c in cols:
-            text_bad = non_numeric(df[c])  # e.g. 'x' in a code column: reported, not lost
+            text_bad = failed[c]  # e.g. 'x' in a code column: reported, not lost
             if text_bad.any():
                 vc = df.loc[text_bad, c].astype(str).value_counts()
                 bucket = counts["codes"].setdefault(c, {})
@@ -156,6 +163,14 @@ def _load(ctx: _Ctx, year_dir: Path, module: str, extra: tuple[str, ...] = ()) -
     # the year column is read wherever present so a file of the wrong year is caught
     cols = cols + [c for c in ("year",) + tuple(extra) if c in meta.original and c not in cols]
     df = read_module(path, cols, year=ctx.year, meta=meta).rename(columns=renamed)
+    ctx.health.extend(df.attrs.get("health"))
+    ctx.health.rows_read(source_name(path), len(df))
+    if df.empty:  # a module with its header only: the year's sample would silently shrink
+        raise IngestError(f"year {ctx.year}: file {source_name(path)}: the module holds no data "
+                          f"rows (header only): expected one row per "
+                          f"{'person' if 'codperso' in cols else 'household'} (module {module})")
+    check_keys(df, [c for c in ("conglome", "vivienda", "hogar", "codperso", "ubigeo")
+                    if c in cols], file=source_name(path), health=ctx.health)
     if renamed:
         ctx.checks[f"{module}_columns_read_as"] = {v: k for k, v in renamed.items()}
     keys = S.PERSON_KEYS if "codperso" in cols else S.HH_KEYS
@@ -231,6 +246,12 @@ def _ledger(ctx: _Ctx, m100: pd.DataFrame, sm: pd.DataFrame) -> tuple[pd.DataFra
     u["year"] = ctx.year
     u = u.sort_values(S.HH_KEYS).reset_index(drop=True)
     reason = _ledger_reason(u)
+    complete = u["_in100"] & u["_result"].isin([1, 2])
+    coverage(ctx.health, ctx.report["files"]["sumaria"], "complete interviews (module 100 "
+             "result 1-2) without a row in sumaria", u.loc[complete & ~u["_insum"], S.HH_KEYS],
+             int(complete.sum()))
+    coverage(ctx.health, ctx.report["files"]["100"], "sumaria households without a row in "
+             "module 100", u.loc[~u["_in100"], S.HH_KEYS], int(u["_insum"].sum()))
     led = ledger_mod.entries(u, STAGE, reason)
     ctx.report["ledger"] = {str(k): int(v)
                             for k, v in led["reason"].value_counts().sort_index().items()}
@@ -314,6 +335,8 @@ def _subjective_poverty(ctx: _Ctx, hh: pd.DataFrame, m01b: pd.DataFrame) -> pd.D
         pnum["p37"], pnum["p39a"] if has_p39a else None, reversed_p37))
     pm = hh[S.HH_KEYS].merge(perc, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
     ctx.checks["households_without_perception_row"] = int((pm["_merge"] == "left_only").sum())
+    coverage(ctx.health, ctx.report["files"]["01b2"], "households without a row in the "
+             "perception module", pm.loc[pm["_merge"] == "left_only", S.HH_KEYS], len(hh))
     return pd.DataFrame({"subj_poor_living": pm["subj_poor_living"].to_numpy(),
                          "subj_poor_self": pm["subj_poor_self"].to_numpy().astype(float)},
                         index=hh.index)
@@ -324,6 +347,7 @@ def _persons(ctx: _Ctx, m200: pd.DataFrame) -> pd.DataFrame:
     pn = ctx.count_failures("200", m200, ["p203", "p204", "p207", "p208a", "p208a1", "p209"])
     per = m200[S.PERSON_KEYS].join(pn)
     per["p208a2"] = m200["p208a2"]
+    ctx.persons = per  # module 500's coverage check asks who is aged 14+
     return per
 
 
@@ -358,10 +382,16 @@ def _head(ctx: _Ctx, hh: pd.DataFrame, per: pd.DataFrame, m300: pd.DataFrame) ->
     heads = heads.drop_duplicates(S.HH_KEYS)  # several heads: counted above; lowest codperso
     pn3 = ctx.count_failures("300", m300, ["p300a", "p301a"])
     ed = m300[S.PERSON_KEYS].join(pn3)
-    heads = heads.merge(ed, on=S.PERSON_KEYS, how="left", validate="1:1")
+    heads = heads.merge(ed.assign(_in300=True), on=S.PERSON_KEYS, how="left", validate="1:1")
     hm = hh[S.HH_KEYS + ["ubigeo"]].merge(heads, on=S.HH_KEYS, how="left", validate="1:1",
                                          indicator=True)
-    ctx.checks["households_without_head"] = int((hm["_merge"] == "left_only").sum())
+    no_head = hm["_merge"] == "left_only"
+    ctx.checks["households_without_head"] = int(no_head.sum())
+    coverage(ctx.health, ctx.report["files"]["200"], "households without a head (p203 = 1)",
+             hm.loc[no_head, S.HH_KEYS], len(hh))
+    coverage(ctx.health, ctx.report["files"]["300"], "heads without a row in module 300",
+             hm.loc[~no_head & hm["_in300"].isna(), S.HH_KEYS], int((~no_head).sum()))
+    hm = hm.drop(columns="_in300")
     # migrant: not born in the district (p208a1); the birth district p208a2 where p208a1 is blank
     return head_variables(hm, hm["p208a2"], hm["ubigeo"], born_here=hm["p208a1"]).set_axis(hh.index)
 
@@ -418,6 +448,12 @@ def _production(ctx: _Ctx, hh: pd.DataFrame, m2000: pd.DataFrame, m2000a: pd.Dat
     crops = m2100[S.HH_KEYS].join(ctx.count_failures("2100", m2100, ["p21002n", "p21002b", "p21002f"]))
     crops = crops.rename(columns={"p21002n": "prod_value", "p21002b": "sales",
                                   "p21002f": "own_consumption"})
+    # the producer module lists every producer whose plots or crops the item files hold
+    items = pd.concat([plots[S.HH_KEYS], crops[S.HH_KEYS]]).drop_duplicates()
+    lost = items.merge(p2[S.HH_KEYS].drop_duplicates(), on=S.HH_KEYS, how="left", indicator=True)
+    coverage(ctx.health, ctx.report["files"]["2000"], "households with plots or crops (modules "
+             "2000a/2100) without a row in the producer module",
+             lost.loc[lost["_merge"] == "left_only", S.HH_KEYS], len(items))
     return pd.concat([
         _household_total(ctx, hh, acts, ["agri", "livestock", "forestry"], "2000", how="max"),
         _household_total(ctx, hh, crops, ["prod_value", "sales", "own_consumption"], "2100"),
@@ -430,6 +466,11 @@ def _labour(ctx: _Ctx, hh: pd.DataFrame, m500: pd.DataFrame,
     """Module 500 (contract §1.2): independent in PRA goods, farm laborer, dependent-only; and
     the household type built from them and the production activities."""
     ln = m500[S.HH_KEYS].join(ctx.count_failures("500", m500, ["ocu500", "p506", "p507"]))
+    adults = ctx.persons.loc[(ctx.persons["p204"] == 1) & (ctx.persons["p208a"] >= 14), S.HH_KEYS]
+    adults = hh[S.HH_KEYS].merge(adults.drop_duplicates(), on=S.HH_KEYS)
+    lost = adults.merge(m500[S.HH_KEYS].drop_duplicates(), on=S.HH_KEYS, how="left", indicator=True)
+    coverage(ctx.health, ctx.report["files"]["500"], "households with members aged 14+ without a "
+             "row in module 500", lost.loc[lost["_merge"] == "left_only", S.HH_KEYS], len(adults))
     farm = ln["p506"].between(*FARM_CIIU)
     pra_goods = farm | ln["p506"].isin(PRA_GOODS_CIIU_EXTRA)
     ln["indep"] = (ln["p507"].isin([1, 2]) & pra_goods).astype(float)
@@ -529,29 +570,35 @@ def _finalise(out: pd.DataFrame) -> pd.DataFrame:
 # main entry
 
 
-def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame):
+def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame,
+                   checks: dict | None = None):
     """Harmonise ENAHO ``year`` → (household table, ingest ledger entries, report dict).
 
     ``enaho_dir``: the ENAHO root (with ``<year>/`` sub-folders) or the year folder itself.
     ``deflator_dir``: folder holding ``deflactores_base2012_new`` and ``despacial_ldnew``.
     ``centres``: the populated-centre map (contract §1.3) as a DataFrame.
+    ``checks``: ``data.checks`` of the config (thresholds of :mod:`pra.ingest.health`).
+    The report's ``health`` lists the year's data-health entries (rows read, parse failures,
+    repairs, households dropped or incomplete).
     """
-    ctx = _Ctx(int(year))
+    ctx = _Ctx(int(year), checks)
     mods = read_year_modules(ctx, year_folder(enaho_dir, ctx.year))
-    return harmonise_modules(mods, read_deflators(deflator_dir), ctx.year, centres, ctx=ctx)
+    deflators = read_deflators(deflator_dir, health=ctx.health)
+    return harmonise_modules(mods, deflators, ctx.year, centres, ctx=ctx)
 
 
 def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, year: int,
-                      centres: pd.DataFrame, *, ctx: _Ctx | None = None):
+                      centres: pd.DataFrame, *, ctx: _Ctx | None = None, checks: dict | None = None):
     """Harmonise ENAHO ``year`` from its modules as read → (household table, ledger, report).
 
     ``modules``: {module: frame} for every module of :data:`MODULES`, as
     :func:`read_year_modules` returns them (canonical names, normalised keys); frames built in
     memory (the Monte Carlo of :mod:`pra.validate`) are checked the same way (unique keys, year).
-    ``deflators``: :func:`pra.ingest.welfare.read_deflators`' tables.
+    ``deflators``: :func:`pra.ingest.welfare.read_deflators`' tables; ``checks`` as for
+    :func:`harmonise_year`.
     """
     if ctx is None:
-        ctx = _Ctx(int(year))
+        ctx = _Ctx(int(year), checks)
         for m in MODULES:
             ctx.report["files"][m] = modules[m].attrs.get("source", f"module {m} (in memory)")
             ctx.report["rows"][m] = int(len(modules[m]))
@@ -562,7 +609,7 @@ def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, ye
     rep = ctx.report
     rep["files"].update({"deflator_time": deflators.files["time"],
                          "deflator_space": deflators.files["space"]})
-    cen = prepare_centres(centres)
+    cen = prepare_centres(centres, health=ctx.health)
 
     led, kept = _ledger(ctx, mods["100"], mods["sumaria"])
     hh = _household_frame(ctx, kept, mods["sumaria"], mods["100"])
@@ -588,9 +635,20 @@ def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, ye
     out = _finalise(out)
     S.validate_harmonised(out)
     rep["rows"]["harmonised"] = int(len(out))
+    _dropped(ctx, led)
     if len(out) + sum(v for k, v in rep["ledger"].items() if k != "kept") != len(led):
         raise IngestError("internal: ledger does not balance")  # pragma: no cover
     return out, led, _jsonable(rep)
+
+
+def _dropped(ctx: _Ctx, led: pd.DataFrame) -> None:
+    """Households dropped, by reason, into the health table (non-response is by design)."""
+    files = f"{ctx.report['files']['100']} / {ctx.report['files']['sumaria']}"
+    for why, n in ctx.report["ledger"].items():
+        if why != "kept":
+            ctx.health.add(files, "", f"households dropped: {why}", n,
+                           action="by design" if why.startswith("non-response") else "dropped")
+    ctx.report["health"] = ctx.health.rows
 
 
 def _jsonable(x):

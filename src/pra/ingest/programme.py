@@ -24,10 +24,10 @@ import pandas as pd
 
 from pra.ingest import schemas as S
 from pra.ingest.centres import centre_lookup, prepare_centres
+from pra.ingest.health import Health, check_keys, merge_checks, parse_numbers, read_csv_file
 from pra.ingest.readers import (
     IngestError,
     format_value,
-    non_numeric,
     normalise_id,
     read_meta,
     read_module,
@@ -72,13 +72,15 @@ FRAME_GROUPS = ("corredor", "adyacente")
 OUTPUT_COLUMNS = ["id_hogar", "grupo", "treated", "source"] + S.HARMONISED_COLUMNS
 
 
-def prepare_frame(frame: pd.DataFrame, name: str = "sample frame") -> pd.DataFrame:
+def prepare_frame(frame: pd.DataFrame, name: str = "sample frame",
+                  health: Health | None = None) -> pd.DataFrame:
     """Validate the sample frame (ubigeo, grupo ∈ {corredor, adyacente}, one row per district)."""
     miss = [c for c in ("ubigeo", "grupo") if c not in frame.columns]
     if miss:
         raise IngestError(f"{name}: lacks column(s) {miss} (has {list(frame.columns)})")
     f = frame[["ubigeo", "grupo"]].copy()
     f["ubigeo"] = normalise_id(f["ubigeo"], 6, strip_zeros=False)
+    check_keys(f, ["ubigeo"], file=name, health=health if health is not None else Health())
     f["grupo"] = f["grupo"].astype("string").str.strip().str.lower()
     bad = f["ubigeo"].isna() | ~f["grupo"].isin(FRAME_GROUPS)
     if bad.any():
@@ -91,20 +93,25 @@ def prepare_frame(frame: pd.DataFrame, name: str = "sample frame") -> pd.DataFra
     return f.reset_index(drop=True)
 
 
-def read_frame(path) -> pd.DataFrame:
-    """Read and validate ``marco_muestral_2012.csv`` (ubigeo kept as text)."""
-    df = pd.read_csv(path, dtype={"ubigeo": "string"}, encoding="utf-8")
-    return prepare_frame(df, name=str(path))
+def read_frame(path, checks: dict | None = None) -> pd.DataFrame:
+    """Read and validate ``marco_muestral_2012.csv`` (ubigeo kept as text; any encoding and
+    delimiter, :func:`pra.ingest.health.read_csv_file`; what was repaired in attrs['health'])."""
+    df = read_csv_file(path, "sample frame", dtype={"ubigeo": "string"}, checks=checks)
+    health = Health(checks=merge_checks(checks))
+    out = prepare_frame(df, name=str(path), health=health)
+    out.attrs["health"] = df.attrs["health"] + health.rows
+    return out
 
 
-def _coded(df: pd.DataFrame, report: dict) -> pd.DataFrame:
-    """Numeric view of the survey columns; unknown codes set missing and counted."""
+def _coded(df: pd.DataFrame, report: dict, health: Health, file: str) -> pd.DataFrame:
+    """Numeric view of the survey columns; unknown codes set missing and counted (text that is
+    not a number: repaired by the documented rules, or a parse failure in ``health``)."""
     num = pd.DataFrame(index=df.index)
     for c in SURVEY_COLUMNS:
         if c in ("ubigeo", "codccpp", "p208a2", "motivo"):
             continue
-        text_bad = non_numeric(df[c])
-        v = to_number(df[c])
+        v = parse_numbers(df[c], file=file, column=c, health=health)
+        text_bad = df[c].notna() & v.isna()
         bad = text_bad.copy()
         mod = CODE_MODULE.get(c)
         if mod and c in S.CODES.get(mod, {}):
@@ -283,7 +290,8 @@ def _finalise(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centres: pd.DataFrame):
+def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centres: pd.DataFrame,
+                               checks: dict | None = None):
     """Harmonise the programme survey → (table, counts, report).
 
     ``path``: ``encuesta_pra2_2012`` (.dta/.sav/.csv, read with :func:`pra.ingest.readers.read_module`);
@@ -293,25 +301,35 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     ``table``: one row per usable household, columns :data:`OUTPUT_COLUMNS` (contract §3 names;
     ``year`` 2012, ``hh_id`` ``"2012-pra-<id_hogar>"``, ``locality`` = ``codccpp``,
     ``treated`` = corridor district). ``counts``: reason, rows (``kept`` included) — every row
-    read appears under exactly one reason. ``report``: unknown codes and consistency checks.
+    read appears under exactly one reason. ``report``: unknown codes and consistency checks,
+    and ``health``: the data-health entries (:mod:`pra.ingest.health`; thresholds ``checks``).
     """
     path = Path(path)
     raw, labels = _read_survey(path)
-    return harmonise_programme_table(raw, labels, frame, deflators=read_deflators(deflator_dir),
-                                     centres=centres, name=path.name)
+    return harmonise_programme_table(raw, labels, frame, deflator_dir=deflator_dir, centres=centres,
+                                     checks=checks, name=path.name)
 
 
 def harmonise_programme_table(raw: pd.DataFrame, labels: dict, frame: pd.DataFrame, *,
-                              deflators: Deflators, centres: pd.DataFrame,
-                              name: str = "encuesta_pra2_2012"):
+                              centres: pd.DataFrame, deflator_dir=None, deflators: Deflators | None = None,
+                              checks: dict | None = None, name: str = "encuesta_pra2_2012"):
     """:func:`harmonise_programme_survey` on the survey's columns as read (``raw``, ``labels``:
-    value labels by column) and the deflators as read; ``name`` names the file in messages."""
+    value labels by column), with the deflators read from ``deflator_dir`` or given as read
+    (``deflators``); ``name`` names the file in messages."""
     path = Path(name)
     report: dict = {"file": path.name, "rows_read": int(len(raw)), "unknown_codes": {}, "checks": {}}
-    fr = prepare_frame(frame)
-    cen = prepare_centres(centres)
+    health = Health(YEAR, merge_checks(checks))
+    health.extend(frame.attrs.get("health"))
+    health.extend(raw.attrs.get("health"))
+    health.rows_read(path.name, len(raw))
+    if raw.empty:
+        raise IngestError(f"programme survey {path.name}: the file holds no data rows (header only)")
+    fr = prepare_frame(frame, health=health)
+    cen = prepare_centres(centres, health=health)
+    if deflators is None:
+        deflators = read_deflators(deflator_dir, health=health)
     _check_ids(raw, path)
-    num = _coded(raw, report)
+    num = _coded(raw, report, health, path.name)
 
     reason, grp = _screen(raw, num, fr)
     counts = _reason_counts(reason)
@@ -340,6 +358,10 @@ def harmonise_programme_table(raw: pd.DataFrame, labels: dict, frame: pd.DataFra
     if int(counts["rows"].sum()) != len(raw) or len(out) != int(counts.loc[counts["reason"] == "kept", "rows"].sum()):
         raise IngestError("internal: programme survey counts do not balance")  # pragma: no cover
     report["rows_kept"] = int(len(out))
+    for _, row in counts[counts["reason"] != "kept"].iterrows():
+        health.add(path.name, "", f"households dropped: {row['reason']}", row["rows"],
+                   action="by design" if row["reason"].startswith("unusable") else "dropped")
+    report["health"] = health.rows
     report["by_group"] = {k: int(v) for k, v in out["grupo"].value_counts().sort_index().items()}
     return out, counts, report
 

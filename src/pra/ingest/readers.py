@@ -237,6 +237,28 @@ class ModuleMeta:
     column_labels: dict[str, str] = field(default_factory=dict)
 
 
+def _what_is_wrong(path: Path, label: str, kind: str, err: Exception) -> IngestError:
+    """An error naming the file and what it looks like when pyreadstat cannot read it."""
+    size = path.stat().st_size if path.exists() else 0
+    head = open(path, "rb").read(64) if size else b""
+    if size == 0:
+        why = "the file is empty (0 bytes)"
+    elif head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        why = "it is a zip archive, not a module file (name it .zip)"
+    elif head.startswith(b"<stata_dta>") and kind == "Stata":
+        why = f"a Stata file, truncated or damaged ({err})"
+    elif head.startswith((b"$FL2", b"$FL3")) and kind == "Stata":
+        why = "it is an SPSS file (name it .sav)"
+    elif (head.startswith(b"<stata_dta>") or head[:1] in (b"\x6e", b"\x6f", b"\x71", b"\x72",
+                                                          b"\x73")) and kind == "SPSS":
+        why = "it looks like a Stata file (name it .dta)"
+    elif b"\x00" not in head and head.strip() and kind in ("Stata", "SPSS"):
+        why = "it holds text, not a binary file (a CSV file with the wrong extension?)"
+    else:
+        why = f"truncated or not a {kind} file ({err})"
+    return IngestError(f"{label}: cannot read it as a {kind} file: {why}")
+
+
 def _read_stata(path: Path, label: str, **kw):
     # INEI 2007–2011 files are Stata 7 (format 110) in latin-1; pyreadstat guesses the encoding
     # for newer formats but needs it spelled out for old ones with non-ASCII names (aÑo).
@@ -246,7 +268,14 @@ def _read_stata(path: Path, label: str, **kw):
         try:
             return pyreadstat.read_dta(str(path), encoding="latin1", **kw)
         except Exception:
-            raise IngestError(f"{label}: cannot read Stata file ({first})") from first
+            raise _what_is_wrong(path, label, "Stata", first) from first
+
+
+def _read_sav(path: Path, label: str, **kw):
+    try:
+        return pyreadstat.read_sav(str(path), **kw)
+    except Exception as err:  # noqa: BLE001 - named and explained
+        raise _what_is_wrong(path, label, "SPSS", err) from err
 
 
 def _source(path: str | Path | ArchiveMember) -> ModuleSource:
@@ -264,9 +293,12 @@ def read_meta(path: str | Path | ArchiveMember) -> ModuleMeta:
         if ext == ".dta":
             _, meta = _read_stata(local, label, metadataonly=True)
         elif ext == ".sav":
-            _, meta = pyreadstat.read_sav(str(local), metadataonly=True)
+            _, meta = _read_sav(local, label, metadataonly=True)
         else:
-            header = pd.read_csv(local, nrows=0).columns.tolist()
+            from pra.ingest.health import read_csv_file
+
+            header = read_csv_file(local, "", nrows=0, name=label).columns.tolist()
+            header = [_unmojibake_name(c) for c in header]
             ycol = find_year_column(header)
             orig = {_canonical_name(c, ycol): c for c in header}
             return ModuleMeta(source, list(orig), orig)
@@ -321,6 +353,9 @@ def read_module(
         use = None
     with local_copy(source) as local:
         df = _read_columns(local, str(source), meta, use)
+    health = df.attrs.get("health", [])
+    for row in health:  # name the file as reports do (a member: archive.zip:member)
+        row["file"] = source_name(source)
     inv = {v: k for k, v in meta.original.items()}
     df = df.rename(columns=inv)
     if use is not None:
@@ -332,6 +367,7 @@ def read_module(
     df = normalise_keys(df)
     df.attrs["value_labels"] = {k: v for k, v in meta.value_labels.items() if k in df.columns}
     df.attrs["source"] = source_name(source)
+    df.attrs["health"] = health
     return df
 
 
@@ -341,11 +377,24 @@ def _read_columns(path: Path, label: str, meta: ModuleMeta, use: list[str] | Non
     if ext == ".dta":
         return _read_stata(path, label, usecols=use)[0]
     if ext == ".sav":
-        return pyreadstat.read_sav(str(path), usecols=use)[0]
+        return _read_sav(path, label, usecols=use)[0]
+    from pra.ingest.health import read_csv_file
+
     inv = {v: k for k, v in meta.original.items()}
     dtype = {orig: "string" for orig, canon in inv.items() if canon in TEXT_COLUMNS}
     # keep_default_na=False + explicit na_values: '' is missing, but 'NA' text is not.
-    return pd.read_csv(path, usecols=use, dtype=dtype, keep_default_na=False, na_values=[""])
+    # Encoding, delimiter and mojibake as pra.ingest.health documents (header names repaired
+    # there are the names read_meta gives).
+    wanted = None if use is None else set(use)
+    df = read_csv_file(path, "", dtype=dtype, keep_default_na=False, na_values=[""], name=label,
+                       usecols=None if use is None else (lambda c: _unmojibake_name(c) in wanted))
+    return df
+
+
+def _unmojibake_name(name: str) -> str:
+    from pra.ingest.health import unmojibake
+
+    return unmojibake(name) or name
 
 
 def to_number(values: pd.Series) -> pd.Series:
@@ -388,9 +437,15 @@ __all__ = [
 ]
 
 
-def read_centres(path: str | Path) -> pd.DataFrame:
-    """The populated-centre map CSV (contract §1.3) with codes kept as text."""
+def read_centres(path: str | Path, checks: dict | None = None) -> pd.DataFrame:
+    """The populated-centre map CSV (contract §1.3) with codes kept as text; any encoding and
+    delimiter (:func:`pra.ingest.health.read_csv_file`: what was repaired in ``attrs['health']``)."""
+    from pra.ingest.health import read_csv_file
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"populated-centre map {path} does not exist")
-    return pd.read_csv(path, dtype={"codccpp": "string", "ubigeo": "string"}, encoding="utf-8")
+    df = read_csv_file(path, "populated-centre map", checks=checks,
+                       dtype={"codccpp": "string", "ubigeo": "string"})
+    df.attrs["source"] = path.name
+    return df

@@ -21,7 +21,6 @@ from pra.ingest.readers import (
     read_meta,
     read_module,
     source_name,
-    to_number,
 )
 
 LIMA, CALLAO = 15, 7
@@ -47,8 +46,17 @@ def _columns(path: ModuleSource, wanted: list[str]) -> pd.DataFrame:
     return read_module(path, wanted, meta=meta)
 
 
-def read_deflators(deflator_dir: str | Path) -> Deflators:
-    """Time (year × dpto → i00) and space (dominioA → ld) deflators, validated."""
+def read_deflators(deflator_dir: str | Path, health=None) -> Deflators:
+    """Time (year × dpto → i00) and space (dominioA → ld) deflators, validated; values that fail
+    to parse are counted in ``health`` (:class:`pra.ingest.health.Health`) and stop the run
+    (``i00``/``ld`` are of class expenditure, the keys of class keys)."""
+    from pra.ingest.health import Health, parse_numbers
+
+    health = health if health is not None else Health()
+
+    def num(df, col, file):
+        return parse_numbers(df[col], file=file, column=col, health=health)
+
     d = Path(deflator_dir)
     tpath = find_module(d, S.DEFLATOR_STEMS["time"])
     spath = find_module(d, S.DEFLATOR_STEMS["space"])
@@ -56,10 +64,11 @@ def read_deflators(deflator_dir: str | Path) -> Deflators:
     # keyed by its year column (aÑo) is read the same way
     ykey = "aniorec" if "aniorec" in read_meta(tpath).original else "year"
     t = _columns(tpath, [ykey, "dpto", "i00"])
-    t = pd.DataFrame({"defl_year": to_number(t[ykey]), "dpto_defl": to_number(t["dpto"]),
-                      "i00": to_number(t["i00"])})
+    tf, sf = source_name(tpath), source_name(spath)
+    t = pd.DataFrame({"defl_year": num(t, ykey, tf), "dpto_defl": num(t, "dpto", tf),
+                      "i00": num(t, "i00", tf)})
     s = _columns(spath, ["dominioa", "ld"])  # INEI spells it dominioA; lower-cased by the reader
-    s = pd.DataFrame({"dominioa": to_number(s["dominioa"]), "ld": to_number(s["ld"])})
+    s = pd.DataFrame({"dominioa": num(s, "dominioa", sf), "ld": num(s, "ld", sf)})
     names = {"time": source_name(tpath), "space": source_name(spath)}
     for name, df, keys in ((names["time"], t, ["defl_year", "dpto_defl"]),
                            (names["space"], s, ["dominioa"])):

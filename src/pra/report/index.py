@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import pandas as pd
 import yaml
 
 from pra.io import write_text_atomic
@@ -55,6 +56,8 @@ DESCRIPTIONS: list[tuple[str, str]] = [
     ("results/matching/figure9.*", "Figure 9: propensity-score densities before/after matching"),
     ("results/matching/map2.*", "Map 2: the programme survey's districts"),
     ("results/matching/table*.csv", "Matching stage: table data"),
+    ("results/harmonised/health.csv", "Data health: rows read, parse failures, repairs, households "
+                                      "dropped or incomplete, per year and file"),
     ("results/harmonised/*", "Harmonised ENAHO household table"),
     ("results/ledger/*", "Sample ledger: row counts with reasons"),
 ]
@@ -113,8 +116,32 @@ def _table(paths: Sequence[str], with_description: bool = True, words: Mapping[s
     return lines
 
 
+def health_summary(health) -> list[str]:
+    """The index's data-health section: rows read, and every entry above zero (the warnings)."""
+    from pra.ingest.health import warnings_of
+
+    warn = warnings_of(health)
+    read = health[health["item"] == "rows read"]
+    lines = ["## Data health", "",
+             f"{int(read.groupby('file')['count'].max().sum()):,} rows read from "
+             f"{read['file'].nunique()} files; "
+             f"{len(warn)} entr{'y' if len(warn) == 1 else 'ies'} above zero "
+             "(parse failures, repairs, households dropped or incomplete; non-response excepted). "
+             "Full table: `results/harmonised/health.csv`.", ""]
+    if len(warn):
+        lines += ["| year | file | column | what | count | action |", "|---|---|---|---|---|---|"]
+        for r in warn.itertuples(index=False):
+            year = "" if pd.isna(r.year) else int(r.year)
+            col = "" if pd.isna(r.column) else r.column
+            lines.append(f"| {year} | {r.file} | {col} | {r.item} | {int(r.count)} | "
+                         f"{'' if pd.isna(r.action) else r.action} |".replace("\n", " "))
+        lines.append("")
+    return lines
+
+
 def render_index(*, outputs: Mapping[str, Sequence[str]], stage_inputs: Sequence[str],
-                 raw_inputs: Sequence[str], config: Mapping, notes: Sequence[str] = ()) -> str:
+                 raw_inputs: Sequence[str], config: Mapping, notes: Sequence[str] = (),
+                 health=None) -> str:
     """The README text. ``outputs``: chapter heading → files written by the report stage;
     ``stage_inputs``: files of earlier stages the tables and figures were built from;
     ``raw_inputs``: the data files the workflow read (ENAHO modules, register, …)."""
@@ -128,6 +155,8 @@ def render_index(*, outputs: Mapping[str, Sequence[str]], stage_inputs: Sequence
         lines += [f"## {heading}", ""] + _table(list(files), words=words) + [""]
     lines += ["## Inputs of the tables and figures (earlier stages)", ""] + _table(list(stage_inputs), words=words) + [""]
     lines += ["## Raw inputs", ""] + _table(list(raw_inputs), with_description=False) + [""]
+    if health is not None:
+        lines += health_summary(health)
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     cfg = yaml.safe_dump(_plain(config), sort_keys=True, default_flow_style=False, allow_unicode=True)
