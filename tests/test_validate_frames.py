@@ -20,6 +20,7 @@ from pra.geo.distance import connect, nearest_locality
 from pra.geo.georef import georeference
 from pra.geo.sample import attach_distances, spatial_sample
 from pra.ingest import harmonise_year, read_centres
+from pra.ingest.health import read_csv_file
 from pra.ingest.programme import harmonise_programme_survey, read_frame
 from pra.matching.sample import matching_sample
 from pra.validate import frames as F
@@ -44,9 +45,9 @@ def file_path(embedded_tree):
                         for y in range(2007, 2013)], ignore_index=True)
     raw = pooled.sort_values("hh_id", kind="stable").reset_index(drop=True)
     pooled = _parquet(raw)
-    codes = {"codccpp": str, "ubigeo": str}
-    localities, _ = georeference(pd.read_csv(root / "pra2_localidades.csv", dtype=codes),
-                                 pd.read_csv(root / "centros_poblados.csv", dtype=codes))
+    codes = {"codccpp": str, "ubigeo": str}  # as scripts/georeference.py reads them
+    localities, _ = georeference(read_csv_file(root / "pra2_localidades.csv", "register", dtype=codes),
+                                 read_csv_file(root / "centros_poblados.csv", "populated-centre map", dtype=codes))
     con = connect(threads=1)
     try:
         dist = _parquet(nearest_locality(pooled[["hh_id", "latitude", "longitude"]], _parquet(localities), con=con))

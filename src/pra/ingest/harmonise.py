@@ -602,14 +602,14 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame,
 
 
 def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, year: int,
-                      centres: pd.DataFrame, *, ctx: _Ctx | None = None,
-                      checks: dict | None = None):
+                      centres: pd.DataFrame, *, ctx: _Ctx | None = None, checks: dict | None = None):
     """Harmonise ENAHO ``year`` from its modules as read → (household table, ledger, report).
 
     ``modules``: {module: frame} for every module of :data:`MODULES`, as
     :func:`read_year_modules` returns them (canonical names, normalised keys); frames built in
     memory (the Monte Carlo of :mod:`pra.validate`) are checked the same way (unique keys, year).
-    ``deflators``: :func:`pra.ingest.welfare.read_deflators`' tables.
+    ``deflators``: :func:`pra.ingest.welfare.read_deflators`' tables; ``checks`` as for
+    :func:`harmonise_year`.
     """
     if ctx is None:
         ctx = _Ctx(int(year), checks)

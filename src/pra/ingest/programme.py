@@ -307,17 +307,16 @@ def harmonise_programme_survey(path, frame: pd.DataFrame, *, deflator_dir, centr
     """
     path = Path(path)
     raw, labels = _read_survey(path)
-    return harmonise_programme_table(raw, labels, frame, deflator_dir=deflator_dir,
-                                     centres=centres, name=path.name, checks=checks)
+    return harmonise_programme_table(raw, labels, frame, deflator_dir=deflator_dir, centres=centres,
+                                     checks=checks, name=path.name)
 
 
 def harmonise_programme_table(raw: pd.DataFrame, labels: dict, frame: pd.DataFrame, *,
-                              centres: pd.DataFrame, deflators: Deflators | None = None,
-                              deflator_dir=None, name: str = "encuesta_pra2_2012",
-                              checks: dict | None = None):
+                              centres: pd.DataFrame, deflator_dir=None, deflators: Deflators | None = None,
+                              checks: dict | None = None, name: str = "encuesta_pra2_2012"):
     """:func:`harmonise_programme_survey` on the survey's columns as read (``raw``, ``labels``:
-    value labels by column) and the deflators as read (``deflators``, or read here from
-    ``deflator_dir``); ``name`` names the file in messages."""
+    value labels by column), with the deflators read from ``deflator_dir`` or given as read
+    (``deflators``); ``name`` names the file in messages."""
     path = Path(name)
     report: dict = {"file": path.name, "rows_read": int(len(raw)), "unknown_codes": {}, "checks": {}}
     health = Health(YEAR, merge_checks(checks))

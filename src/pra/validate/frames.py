@@ -18,7 +18,9 @@ fixed across draws: so are the geo-referenced register and every conglomerate's 
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,8 +33,9 @@ from pra.geo.georef import georeference
 from pra.geo.sample import attach_distances, spatial_sample
 from pra.ingest import schemas as S
 from pra.ingest.harmonise import EXTRA_COLUMNS, MODULES, harmonise_modules
-from pra.ingest.programme import SURVEY_COLUMNS, harmonise_programme_table, prepare_frame
-from pra.ingest.readers import find_year_column, normalise_keys, to_number
+from pra.ingest.health import read_csv_file
+from pra.ingest.programme import SURVEY_COLUMNS, harmonise_programme_table, read_frame
+from pra.ingest.readers import find_year_column, normalise_keys, read_centres, to_number
 from pra.ingest.welfare import Deflators
 from pra.matching.sample import matching_sample
 
@@ -54,14 +57,6 @@ def draw_seed(seed: int, draw: int, purpose: int) -> int:
 
 # --------------------------------------------------------------------------------------------
 # what the writer and the reader do to a frame
-
-def _csv_roundtrip(df: pd.DataFrame, dtype=None) -> pd.DataFrame:
-    """``df`` written as the generator writes CSV files and read back as the scripts read them."""
-    buf = io.StringIO()
-    write_csv(df, buf)
-    buf.seek(0)
-    return pd.read_csv(buf, dtype=dtype, encoding="utf-8")
-
 
 def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -> pd.DataFrame:
     """A frame with the writer's quirks as :func:`pra.ingest.readers.read_module` returns the
@@ -199,17 +194,24 @@ class FixedGeography:
 
 
 def fixed_geography(scale: float, seed: int) -> FixedGeography:
-    """The geography of ``seed`` (the generator's own stream, as ``synthesize`` draws it),
-    its files as read and the geo-referenced register."""
+    """The geography of ``seed`` (the generator's own stream, as ``synthesize`` draws it), its
+    three CSV files as the pipeline's readers read them (written once to a temporary folder:
+    the readers detect encoding and delimiter from the bytes), and the geo-referenced register."""
     from pra.embedded.geography import build_geography
 
     geo_rng, _ = _rngs(seed)
     geo = build_geography(scale, geo_rng)
-    centres = _csv_roundtrip(geo.centres, dtype={"codccpp": "string", "ubigeo": "string"})
-    register = _csv_roundtrip(geo.register, dtype=CODES)
-    centres_geo = _csv_roundtrip(geo.centres, dtype=CODES)
-    frame = prepare_frame(_csv_roundtrip(geo.frame, dtype={"ubigeo": "string"}),
-                          name="marco_muestral_2012.csv")
+    with tempfile.TemporaryDirectory(prefix="pra-validate-") as tmp:
+        paths = {}
+        for name, frame in (("centros_poblados.csv", geo.centres), ("pra2_localidades.csv", geo.register),
+                            ("marco_muestral_2012.csv", geo.frame)):
+            paths[name] = Path(tmp) / name
+            write_csv(frame, paths[name])
+        centres = read_centres(paths["centros_poblados.csv"])
+        # as scripts/georeference.py reads them
+        register = read_csv_file(paths["pra2_localidades.csv"], "register", dtype=CODES)
+        centres_geo = read_csv_file(paths["centros_poblados.csv"], "populated-centre map", dtype=CODES)
+        frame = read_frame(paths["marco_muestral_2012.csv"])
     localities, _ = georeference(register, centres_geo)
     return FixedGeography(geo=geo, scale=float(scale), centres=centres, register=register,
                           frame=frame, localities=localities)
