@@ -11,7 +11,9 @@ Markers (registered in pyproject.toml, ``--strict-markers``): ``workflow`` = run
 """
 from __future__ import annotations
 
+import fcntl
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -30,11 +32,22 @@ def pipeline_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def embedded_tree(tmp_path_factory):
     """The embedded data at test size (scale 0.1, seed 20140601), written once per session and
-    shared by the modules that only read it."""
+    shared by the modules that only read it. Under pytest-xdist (``-n 2``) the workers share one
+    copy: the first writes it under a lock in the run's common temporary folder, the others
+    wait and read it (synthesize replaces the folder atomically)."""
     from pra.embedded.synthesize import synthesize
 
-    out = tmp_path_factory.mktemp("embedded") / "tree"
-    synthesize(out, scale=0.1, seed=20140601)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp("embedded") / "tree"
+        synthesize(out, scale=0.1, seed=20140601)
+        return out
+    shared = tmp_path_factory.getbasetemp().parent  # common to the run's workers
+    out = shared / "embedded_0.1_20140601" / "tree"
+    with open(shared / "embedded_0.1_20140601.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.is_dir():
+            out.parent.mkdir(exist_ok=True)
+            synthesize(out, scale=0.1, seed=20140601)
     return out
 
 
