@@ -41,8 +41,8 @@ include: "rules/geo.smk"
 include: "rules/did.smk"
 include: "rules/grid.smk"
 include: "rules/matching.smk"
-include: "rules/report.smk"
 include: "rules/inference.smk"
+include: "rules/report.smk"
 
 
 # On a cluster these run on the submitting host: they only gather files (no queue wait for them).
@@ -54,3 +54,4 @@ rule all:
     input:
         final_outputs(),
         grid_outputs(),  # empty unless did.grid: full
+        inference_outputs(),  # the "Robustness and inference" chapter
