@@ -55,9 +55,9 @@ include: "rules/geo.smk"
 include: "rules/did.smk"
 include: "rules/grid.smk"
 include: "rules/matching.smk"
+include: "rules/inference.smk"
 include: "rules/report.smk"
 include: "rules/validation.smk"
-include: "rules/inference.smk"
 
 
 # On a cluster these run on the submitting host: they only gather files (no queue wait for them).
@@ -69,3 +69,4 @@ rule all:
     input:
         final_outputs(),
         grid_outputs(),  # empty unless did.grid: full
+        inference_outputs(),  # the "Robustness and inference" chapter

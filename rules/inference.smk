@@ -1,13 +1,16 @@
 # The "Robustness and inference" chapter (issue 17; docs/inference.md): the study's estimates
-# under every inference method of pra.inference. Target: `snakemake --cores N inference`.
+# under every inference method of pra.inference. Alone: `snakemake --cores N inference`.
 # Numbers: inference_se (Tables 6 and 16 row b under every SE type), inference_multiple
 # (Romano–Wolf / Westfall–Young), inference_ri_chunk (placebo maps, one job per chunk: they fan
-# out on a cluster) + inference_ri, inference_curve (effect over distance), inference_honest
-# (HonestDiD); inference_report renders the tables (five formats) and the figures.
+# out on a cluster; {chunk}: 10 hex digits, pra.inference.ri_chunks) + inference_ri, inference_curve (effect over distance), inference_honest
+# (HonestDiD); inference_report renders the tables (five formats) and the figures. Part of the
+# default target (rule all): about 45 s at the study's size on 2 cores (README).
 from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES, ri_chunks
+from pra.report import CHAPTERS, TABLE_FORMATS
+from pra.report.design import caption_texts
 
 INF_DIR = "results/inference"
-RI_CHUNKS = ri_chunks(config)
+RI_CHUNKS = ri_chunks(config)  # {chunk id: (first map, count)}
 # the settings every inference job reads (a change reruns them): the run's design and the block
 INF_CONFIG = {k: config[k] for k in ("seed", "years", "post_start", "spatial", "did", "matching", "inference")}
 INF_TABLE_FILES = [f"{INF_DIR}/tables/{n}.{fmt}" for n in INFERENCE_TABLES for fmt in TABLE_FORMATS]
@@ -54,13 +57,12 @@ rule inference_ri_chunk:
         localities="results/geo/localities.parquet",
         centres=input_file("centres"),
     output:
-        f"{INF_DIR}/ri/{{ri_chunk}}.parquet",
-    wildcard_constraints:
-        ri_chunk=r"\d{5}-\d+",
+        f"{INF_DIR}/ri/{{chunk}}.parquet",
     params:
         config=INF_CONFIG,
+        maps=lambda wildcards: RI_CHUNKS[wildcards.chunk],  # (first map, count)
     log:
-        "logs/inference_ri/{ri_chunk}.log",
+        "logs/inference_ri_chunk/{chunk}.log",
     script:
         "../scripts/inference_ri_chunk.py"
 

@@ -1,4 +1,4 @@
-"""One chunk of placebo programme maps (rule inference_ri_chunk, wildcard ri_chunk = first-count).
+"""One chunk of placebo programme maps (rule inference_ri_chunk; params.maps = (first, count)).
 
 input: sample, localities (geo-referenced register), centres; params.config; output: parquet,
 one row per map (placebo DD, placebo-treated localities).
@@ -12,7 +12,7 @@ from pra.io import write_parquet_atomic
 
 
 def main(smk) -> None:
-    first, count = (int(x) for x in smk.wildcards.ri_chunk.split("-"))
+    first, count = (int(x) for x in smk.params.maps)
     centres = pd.read_csv(smk.input.centres, dtype={"codccpp": str, "ubigeo": str}, encoding="utf-8")
     out = ri_chunk(pd.read_parquet(smk.input.sample), centres, pd.read_parquet(smk.input.localities),
                    smk.params.config, first, count)

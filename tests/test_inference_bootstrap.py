@@ -98,3 +98,12 @@ def test_ci_by_inversion(design):
         assert wb.pvalue(edge + outward) <= 0.05  # just outside: rejected
     res = wild_bootstrap(design, "D", "ubigeo", "rademacher", B=1999, seed=7)
     assert (res.ci_low, res.ci_high) == (lo, hi) and res.pvalue == wb.pvalue(0.0)
+
+
+def test_reweight_equals_a_fresh_bootstrap(design):
+    """Another weight type on the shared algebra = a bootstrap built from scratch with it."""
+    a = WildBootstrap(design, "D", "ubigeo", "rademacher", B=199, seed=5).reweight("webb", 199, 6)
+    b = WildBootstrap(design, "D", "ubigeo", "webb", B=199, seed=6)
+    np.testing.assert_array_equal(a.v, b.v)
+    np.testing.assert_allclose(a.tstar(0.02), b.tstar(0.02), rtol=1e-12)
+    assert a.pvalue() == b.pvalue() and a.weights == "webb" and a.seed == 6

@@ -138,3 +138,15 @@ def test_breakdown_and_sensitivity_table():
     assert list(tab["restriction"]) == ["SD", "SD", "RM", "RM", "original"]
     assert np.all(tab["lb"] < tab["ub"])
     assert np.isnan(breakdown(lambda m: rm_ci(np.zeros(5), S, T_pre, T_post, m, nsims=2000), 1.0))
+
+
+def test_rm_breakdown_closed_form_equals_bisection():
+    from pra.inference.honest import rm_breakdown
+
+    T_pre, T_post = 3, 2
+    S = _sigma(5, 6)
+    b = np.array([0.004, -0.003, 0.002, 0.09, 0.1])
+    for l_vec in (None, np.array([0.5, 0.5])):
+        mb = breakdown(lambda m: rm_ci(b, S, T_pre, T_post, m, l_vec, nsims=20_000), 20.0, tol=1e-9)
+        assert rm_breakdown(b, S, T_pre, T_post, l_vec, nsims=20_000) == pytest.approx(mb, abs=1e-7)
+    assert np.isnan(rm_breakdown(np.zeros(5), S, T_pre, T_post, nsims=2000))

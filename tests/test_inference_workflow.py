@@ -15,8 +15,6 @@ import yaml
 
 from workflow import ROOT, TEST_CONFIG, snakemake
 
-pytestmark = pytest.mark.workflow
-
 SETTINGS = {"inference": {
     "se": {"conley_cutoffs_km": [7, 30], "two_way": ["locality + ubigeo^year"]},
     "bootstrap": {"reps": 49, "weights": ["webb"]},
@@ -46,6 +44,7 @@ def run(pipeline_run, tmp_path_factory) -> Path:
     return wd
 
 
+@pytest.mark.workflow
 def test_outputs_and_formats(run):
     from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES
 
@@ -57,9 +56,11 @@ def test_outputs_and_formats(run):
     for name in INFERENCE_FIGURES:
         for ext in ("png", "pdf"):
             assert (run / f"results/inference/figures/{name}.{ext}").stat().st_size > 0
-    # three chunks of placebo maps (12 + 12 + 6), gathered into 30 draws
-    chunks = sorted(p.name for p in (run / "results/inference/ri").glob("*.parquet"))
-    assert chunks == ["00000-12.parquet", "00012-12.parquet", "00024-6.parquet"]
+    # three chunks of placebo maps (12 + 12 + 6), one job each, gathered into 30 draws
+    chunks = sorted((run / "results/inference/ri").glob("*.parquet"))
+    sizes = sorted(len(pd.read_parquet(p)) for p in chunks)
+    assert sizes == [6, 12, 12]
+    assert len(list((run / "logs/inference_ri_chunk").glob("*.log"))) == 3
     draws = pd.read_parquet(run / "results/inference/ri_draws.parquet")
     assert draws["map"].tolist() == list(range(30))
     s = pd.read_csv(run / "results/inference/ri_summary.csv").iloc[0]
@@ -68,6 +69,7 @@ def test_outputs_and_formats(run):
     assert 1 / (1 + used) <= s["pvalue_ri"] <= 1
 
 
+@pytest.mark.workflow
 def test_study_se_equals_the_store(run):
     """The chapter's 'study' row is the Table 6 estimate and SE of the estimates store."""
     se6 = pd.read_parquet(run / "results/inference/se_table6.parquet")
@@ -82,6 +84,7 @@ def test_study_se_equals_the_store(run):
     assert se6.groupby("spec_id")["method"].nunique().eq(6).all()
 
 
+@pytest.mark.workflow
 def test_tables_follow_the_config(run):
     md = (run / "results/inference/tables/inference_se6.md").read_text(encoding="utf-8")
     assert "Conley 7 km" in md and "Conley 30 km" in md and "Conley 50 km" not in md
@@ -116,3 +119,13 @@ def test_captions_follow_the_config():
     assert "Conley spatial HAC at 7, 30 km" in se6
     for rst in (ROOT / "report").glob("inference_*.rst"):
         env.from_string(rst.read_text(encoding="utf-8")).render(snakemake=smk)  # every key defined
+
+
+def test_config_cross_checks():
+    import pra.config as pc
+
+    for over, key in [({"inference": {"curve": {"control_km": 25}}}, "inference.curve.control_km"),
+                      ({"inference": {"ri": {"outcome": "poverty_gap"}}}, "inference.ri.outcome"),
+                      ({"inference": {"ri": {"model": 3}}, "did": {"models": [1, 2]}}, "inference.ri.model")]:
+        with pytest.raises(pc.ConfigError, match=key.replace(".", r"\.")):
+            pc.load(overrides=over)

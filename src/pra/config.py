@@ -109,6 +109,27 @@ def check(config: dict) -> None:
     check_names(config)
     check_grid(config)
     check_data(config["data"])
+    if "inference" in config:
+        check_inference(config)
+
+
+def check_inference(config: dict) -> None:
+    """The chapter's outcomes and model are cells of the study's DD; the curve's comparison
+    localities lie between the treatment radius and the edge of the sample space."""
+    inf, did, sp = config["inference"], config["did"], config["spatial"]
+    outs = list(did["outcomes"])
+    for key in ("ri", "curve", "honest"):
+        y = inf.get(key, {}).get("outcome")
+        if y is not None and y not in outs:
+            raise ConfigError(f"config key inference.{key}.outcome: {y!r} is not among did.outcomes {outs}")
+    m = inf.get("ri", {}).get("model")
+    if m is not None and int(m) not in [int(x) for x in did["models"]]:
+        raise ConfigError(f"config key inference.ri.model: {m} is not among did.models {did['models']}")
+    c = inf.get("curve", {}).get("control_km")
+    if c is not None and not (sp["treatment_radius_km"] <= c < sp["sample_space_km"]):
+        raise ConfigError(f"config key inference.curve.control_km: {c} km must lie between the treatment "
+                          f"radius ({sp['treatment_radius_km']} km) and the sample space "
+                          f"({sp['sample_space_km']} km, exclusive)")
 
 
 def workflow_config(config: dict) -> dict:

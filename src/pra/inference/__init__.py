@@ -18,11 +18,19 @@ INFERENCE_FIGURES = ["inference_ri_placebo", "inference_effect_curve", "inferenc
 __all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "ri_chunks", "inference_words"]
 
 
-def ri_chunks(config: Mapping) -> list[str]:
-    """Ids ``{first:05d}-{count}`` of the chunks of placebo maps (one job each)."""
+def ri_chunks(config: Mapping) -> dict[str, tuple[int, int]]:
+    """The chunks of placebo maps, one job each: ``{chunk id: (first map, count)}`` in map order.
+    The id is 10 hex digits of the SHA-1 of ``"first-count"`` (the workflow's ``{chunk}``
+    wildcard), so a chunk keeps its id, and its output, while the draws and chunk size stay."""
+    import hashlib
+
     ri = config["inference"]["ri"]
     P, size = int(ri["draws"]), int(ri["chunk_size"])
-    return [f"{a:05d}-{min(size, P - a)}" for a in range(0, P, size)]
+    out = {}
+    for a in range(0, P, size):
+        key = f"{a}-{min(size, P - a)}"
+        out[hashlib.sha1(key.encode("ascii")).hexdigest()[:10]] = (a, min(size, P - a))
+    return out
 
 
 def _num(x) -> str:

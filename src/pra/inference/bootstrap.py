@@ -26,10 +26,12 @@ and t* is the design's CRV1 factor (:mod:`pra.inference.clustering`); it cancels
 from __future__ import annotations
 
 from dataclasses import dataclass
+import copy
 from itertools import product
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .design import Design
 
@@ -88,8 +90,6 @@ class WildBootstrap:
         if G < 2:
             raise ValueError(f"inference.bootstrap: {cluster!r} has {G} cluster(s); need ≥ 2")
         self.G = G
-        self.v = draw_weights(weights, G, B, np.random.default_rng(seed)) if v is None else v
-        self.B = self.v.shape[1]
         # the FE not nested in the clusters are re-estimated in every bootstrap sample (dummies)
         y, X = design.nested_partial(g)
         Binv = np.linalg.inv(X.T @ X)
@@ -99,10 +99,11 @@ class WildBootstrap:
         e[j] = 1.0
         n = design.n
         self.ssc = (n - 1) / (n - design.df_k([g])) * G / (G - 1)
+        # cluster sums as one sparse product (np.add.at is slow at the study's size)
+        ind = sparse.csr_matrix((np.ones(n), (g, np.arange(n))), shape=(G, n))
         # unrestricted t with the design's CRV1 variance
-        S_hat = np.zeros((G, k))
         beta_hat = Binv @ (X.T @ y)
-        np.add.at(S_hat, g, X * (y - X @ beta_hat)[:, None])
+        S_hat = ind @ (X * (y - X @ beta_hat)[:, None])
         var = self.ssc * (e @ Binv @ S_hat.T @ S_hat @ Binv @ e)
         self.coef = float(beta_hat[j])
         self.se = float(np.sqrt(var))
@@ -111,22 +112,33 @@ class WildBootstrap:
         beta0 = beta_hat - a * beta_hat[j]  # r = 0
         u0, u1 = y - X @ beta0, -(X @ a)  # ũ(r) = u0 + r u1
         # per-cluster X_g'ũ_g and the matrices of the fast algorithm
-        XtU0, XtU1 = np.zeros((G, k)), np.zeros((G, k))
-        np.add.at(XtU0, g, X * u0[:, None])
-        np.add.at(XtU1, g, X * u1[:, None])
-        XgXg = np.zeros((G, k, k))
-        np.add.at(XgXg, g, X[:, :, None] * X[:, None, :])
+        XtU0, XtU1 = ind @ (X * u0[:, None]), ind @ (X * u1[:, None])
         eB = Binv @ e  # (k,)
         C0, C1 = XtU0 @ eB, XtU1 @ eB  # (G,)
-        left = np.einsum("i,gij,jl->gl", eB, XgXg, Binv)  # e'B X_g'X_g B  (G × k)
-        H0, H1 = left @ XtU0.T, left @ XtU1.T  # (G × G)
-        V = self.v
+        # e'B X_g'X_g B = (Σ_{i∈g} (x_i'eB) x_i') B: no G × k × k array
+        left = (ind @ (X * (X @ eB)[:, None])) @ Binv  # (G × k)
+        self._C = (C0, C1)
+        self._H = (left @ XtU0.T, left @ XtU1.T)  # (G × G)
+        self._set_weights(draw_weights(weights, G, B, np.random.default_rng(seed)) if v is None else v)
+
+    def _set_weights(self, V: np.ndarray) -> None:
+        (C0, C1), (H0, H1) = self._C, self._H
+        self.v = V
+        self.B = V.shape[1]
         self._num0, self._num1 = C0 @ V, C1 @ V
         Z0 = C0[:, None] * V - H0 @ V
         Z1 = C1[:, None] * V - H1 @ V
         self._d00 = (Z0 * Z0).sum(axis=0)
         self._d01 = (Z0 * Z1).sum(axis=0)
         self._d11 = (Z1 * Z1).sum(axis=0)
+
+    def reweight(self, weights: str, B: int, seed: int) -> "WildBootstrap":
+        """The same bootstrap with other weights (drawn from ``seed``): the weight-free algebra
+        is shared, so another weight type costs O(G²·B) only."""
+        other = copy.copy(self)
+        other.weights, other.seed = weights, seed
+        other._set_weights(draw_weights(weights, self.G, B, np.random.default_rng(seed)))
+        return other
 
     def tstar(self, r: float = 0.0) -> np.ndarray:
         """The B bootstrap t-statistics under H0: coef = r."""

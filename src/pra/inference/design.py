@@ -171,7 +171,7 @@ class Design:
 
 def _nested(fe: np.ndarray, cluster: np.ndarray) -> bool:
     """Every level of ``fe`` lies within one cluster."""
-    pairs = np.unique(np.column_stack([fe, cluster]), axis=0)
+    pairs = np.unique(fe.astype(np.int64) * (int(cluster.max()) + 1) + cluster)  # 1-D: fast
     return len(pairs) == len(np.unique(fe))
 
 
@@ -198,7 +198,7 @@ def build_design(data: pd.DataFrame, outcome: str, regressors: Sequence[str],
     M = demean(frame[[outcome] + regressors].to_numpy(np.float64), fe_codes, tol)
     y, X = M[:, 0], M[:, 1:]
     collinear: list[str] = []
-    if drop_collinear and X.shape[1]:
+    if drop_collinear and X.shape[1] and np.linalg.matrix_rank(X.T @ X) < X.shape[1]:
         # |R_jj| of a QR without pivoting = the norm of column j off the span of the columns
         # before it: a tiny one (relative to the column's own norm) marks a collinear column
         R = np.linalg.qr(X, mode="r")

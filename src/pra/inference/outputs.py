@@ -30,7 +30,7 @@ from pra.did.specs import build_specs, spec_records
 from .clustering import crv1_vcov
 from .curve import effect_curve, locality_changes
 from .design import build_design
-from .honest import breakdown, flci_sd, rm_ci
+from .honest import flci_sd, rm_breakdown, rm_ci
 from .multiple import Hypothesis, adjusted_pvalues
 from .ri import PlaceboFit, nearest_distance_km, placebo_maps, ri_pvalue
 from . import ri_chunks  # noqa: F401  (re-exported)
@@ -305,12 +305,12 @@ def honest_frames(sample: pd.DataFrame, config: Mapping) -> tuple[pd.DataFrame, 
             rows.append({"target": name, "restriction": "RM", "M": float(M), "estimate": est,
                          "lb": ci.lb, "ub": ci.ub, "method": ci.method})
         bd.append({"target": name, "restriction": "RM", "estimate": est,
-                   "breakdown": breakdown(lambda m: rm_ci(beta, sigma, Tpre, Tpost, m, l, alpha, seed=seed),
-                                          float(max(hc["mbar"])) * 4, tol=1e-4)})
-        if name == AVERAGE:
-            bd.append({"target": name, "restriction": "SD", "estimate": est,
-                       "breakdown": breakdown(lambda m: flci_sd(beta, sigma, Tpre, Tpost, m, l, alpha)[0],
-                                              float(max(hc["m"])) * 4, tol=1e-3)})
+                   "breakdown": rm_breakdown(beta, sigma, Tpre, Tpost, l, alpha, seed=seed)})
+        if name == AVERAGE:  # on the grid only: each FLCI is an optimisation of seconds
+            sd_rows = pd.DataFrame([r for r in rows if r["target"] == name and r["restriction"] == "SD"])
+            excl = sd_rows[(sd_rows["lb"] > 0) | (sd_rows["ub"] < 0)]
+            bd.append({"target": name, "restriction": "SD (grid)", "estimate": est,
+                       "breakdown": float(excl["M"].max()) if len(excl) else float("nan")})
     ci = pd.DataFrame(rows)
     ci.insert(1, "reference", ref)
     ci.insert(2, "pre_periods", " ".join(pre))

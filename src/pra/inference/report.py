@@ -213,7 +213,7 @@ def honest_table(ci: pd.DataFrame, bd: pd.DataFrame, config: Mapping) -> Table:
                 f"covariance: CRV1 by {cluster_text(config['did']['cluster'])}. Δ^SD: fixed-length CI "
                 f"(Rambachan and Roth 2023, §4.1); Δ^RM: projection of a simultaneous sup-t box "
                 f"(conservative next to HonestDiD's conditional test). Breakdown value: the largest M "
-                f"whose CI excludes 0."]
+                f"whose CI excludes 0 (RM: by bisection; SD (grid): the largest M of the grid)."]
     return t
 
 
@@ -286,7 +286,7 @@ def plot_honest(ci: pd.DataFrame, bd: pd.DataFrame, paths: Sequence[str]) -> Non
         ax.errorbar(xs, (h["lb"] + h["ub"]) / 2, yerr=(h["ub"] - h["lb"]) / 2, fmt="none", color="C0", capsize=4,
                     lw=2, label="robust (" + ("projection" if r == "RM" else "FLCI") + ")")
         ax.axhline(0, color="0.3", lw=0.8)
-        b = bd[(bd["target"] == tg) & (bd["restriction"] == r)]
+        b = bd[(bd["target"] == tg) & bd["restriction"].str.startswith(r)]
         if len(b) and np.isfinite(b["breakdown"].iloc[0]):
             ax.axvline(b["breakdown"].iloc[0], color="0.4", ls=":", label=f"breakdown {b['breakdown'].iloc[0]:.3g}")
         ax.set_xlabel("M̄" if r == "RM" else "M")

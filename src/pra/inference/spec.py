@@ -146,8 +146,12 @@ def se_table(design: Design, term: str, settings: SeSettings = SeSettings(),
     for r in conley_se(design, term, s.conley_cutoffs_km, s.conley_kernel, lat, lon, time, s.level):
         rows.append(_row(r.method, "conley", r))
     for c in s.bootstrap_clusters:
+        first = None
         for w in s.bootstrap_weights:
-            wb = WildBootstrap(design, term, c, w, s.bootstrap_reps, s.seed)
+            if first is None:
+                wb = first = WildBootstrap(design, term, c, w, s.bootstrap_reps, s.seed)
+            else:  # the weight-free algebra is shared
+                wb = first.reweight(w, s.bootstrap_reps, s.seed)
             lo, hi = wb.ci(s.level)
             rows.append({"method": f"WCR:{c}:{w}", "kind": "bootstrap", "coef": wb.coef, "se": wb.se,
                          "ci_low": lo, "ci_high": hi, "pvalue": wb.pvalue(), "nclusters": wb.G,
