@@ -9,8 +9,9 @@ from pra.embedded.synthesize import synthesize
 def main(smk) -> None:
     # truth.json sits at the root of the embedded tree
     out_dir = Path(smk.output.get("truth", smk.output[0])).parent
+    model = from_config({"data": {"embedded": dict(smk.params.embedded)}})
     truth = synthesize(out_dir, scale=float(smk.params.scale), seed=int(smk.params.seed),
-                       workers=smk.threads, model=from_config(smk.config))
+                       workers=smk.threads, model=model)
     logging.info("wrote %d files under %s (seed %s, scale %s)", len(truth["files"]) + 1, out_dir,
                  truth["seed"], truth["scale"])
 
