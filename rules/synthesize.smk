@@ -10,6 +10,8 @@ if EMBEDDED:
         params:
             scale=config["data"]["embedded"]["scale"],
             seed=config["seed"],
+            # the model's overrides (pra.embedded.model.from_config), e.g. corridor_trend
+            embedded=config["data"]["embedded"],
         log:
             "logs/synthesize.log",
         benchmark:

@@ -2,14 +2,16 @@
 import logging
 from pathlib import Path
 
+from pra.embedded.model import from_config
 from pra.embedded.synthesize import synthesize
 
 
 def main(smk) -> None:
     # truth.json sits at the root of the embedded tree
     out_dir = Path(smk.output.get("truth", smk.output[0])).parent
+    model = from_config({"data": {"embedded": dict(smk.params.embedded)}})
     truth = synthesize(out_dir, scale=float(smk.params.scale), seed=int(smk.params.seed),
-                       workers=smk.threads)
+                       workers=smk.threads, model=model)
     logging.info("wrote %d files under %s (seed %s, scale %s)", len(truth["files"]) + 1, out_dir,
                  truth["seed"], truth["scale"])
 

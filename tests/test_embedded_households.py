@@ -364,16 +364,18 @@ def test_programme_survey_selection_on_observables(small):
     x["head_female"] = (sv["p207"] == 2).astype(float)
     x["n_0_5"], x["n_6_14"] = sv["n_0_5"].astype(float), sv["n_6_14"].astype(float)
     x["head_age"] = sv["p208a"].astype(float) - 50
-    x["ln_altitude"] = np.log(sv["altitud"].clip(150.0, 4500.0)) - 7.5
     assert set(x) == set(DEFAULT.survey_selection)
     index = sum(DEFAULT.survey_selection[k] * x[k] for k in x).to_numpy()
     t = (sv["grupo"] == "corredor").to_numpy()
-    assert index[t].mean() - index[~t].mean() > 0.3
+    # an exp(γ'x) tilt shifts the mean of γ'x by about its variance (exactly, for a normal
+    # γ'x); γ was halved and holds no centre property any more, so the old fixed bound (0.3)
+    # is replaced by this scale-free one
+    gap = index[t].mean() - index[~t].mean()
+    assert 0.5 * index[~t].var() < gap < 2 * index[~t].var(), (gap, index[~t].var())
     # household covariates come from the same model in both groups, so adjacent households
-    # reweighted by the household part of the odds stand for the corridor candidates; altitude
-    # is a property of the centre (other places in each group) and is left out of the check
-    hh_part = index - DEFAULT.survey_selection["ln_altitude"] * x.pop("ln_altitude").to_numpy()
-    w = np.exp(hh_part[~t])
+    # reweighted by the odds stand for the corridor candidates (the selection uses no property
+    # of the centre: both groups' centres stand for the same places as in the baseline)
+    w = np.exp(index[~t])
     for k, v in x.items():
         v = v.to_numpy()
         gap = v[t].mean() - (w @ v[~t]) / w.sum()
@@ -401,3 +403,76 @@ def test_real_geography():
     t = h.truth[(h.truth["interview"] == 1) & (h.truth["hh_type"] == "producer")]
     tp = t[t["treated_true"] & (t["year"] >= 2010)]
     assert abs(tp["effect"].mean() - 0.043) < 1e-12
+
+
+def test_programme_survey_draws_the_baseline_population(small):
+    """One population in both periods, two independent samples (docs §6.1): the survey's centres
+    are twins of the baseline's (ENAHO conglomerates of the frame districts with producers in the
+    baseline year) in the same group, dominio and urban/rural class, carrying exactly the
+    baseline's households per cell; a twin holds no ENAHO conglomerate unless its cell has none
+    other; and every survey household lives in one of them."""
+    from pra.embedded.households import _locality_effects, _survey_population
+
+    geo, h = small
+    cent, cong = _locality_effects(geo, np.random.default_rng(0), DEFAULT, range(2007, 2013))
+    pop = _survey_population(geo, cent, cong, DEFAULT)
+    fr = geo.frame.assign(ubigeo=geo.frame["ubigeo"].astype(str).str.zfill(6))[["ubigeo", "grupo"]]
+    cg = cong.assign(ubigeo=cong["ubigeo"].astype(str).str.zfill(6)).merge(fr, on="ubigeo")
+    cg["urban"] = cg["pob07"] > 2000
+    pop["urban"] = pop["poblacion_2007"] > 2000
+    base = cg.groupby(["grupo", "dominio", "urban"])[f"n_hh_{DEFAULT.survey_baseline_year}"].sum()
+    got = pop.groupby(["grupo", "dominio", "urban"])["hh_exp"].sum()
+    base = base[base > 0]
+    pd.testing.assert_series_equal(got.sort_index(), base.sort_index().astype(float),
+                                   check_names=False)
+    enaho = set(cong["codccpp"].astype(str))
+    shared = pop[pop["codccpp"].isin(enaho)]
+    for key, _ in shared.groupby(["grupo", "dominio", "urban"]):
+        cell = pop.set_index(["grupo", "dominio", "urban"]).loc[[key]]
+        assert cell["codccpp"].isin(enaho).all(), key   # kept itself only for want of a twin
+    assert len(shared) < 0.5 * len(pop)
+    sv = h.programme_survey.merge(h.survey_truth[["id_hogar", "grupo"]], on="id_hogar", validate="1:1")
+    ok = sv[["codccpp", "grupo"]].astype(str).merge(pop[["codccpp", "grupo"]].astype(str), how="left",
+                                                    indicator=True)
+    assert (ok["_merge"] == "both").all()
+
+
+def test_corridor_trend_switch():
+    """corridor_trend δ (docs §6.3) moves the 2012 ln expenditure and its counterfactual of every
+    corridor survey household by exactly δ; adjacent households, the planted effects, subjective
+    poverty and every ENAHO household are unchanged (same draws)."""
+    import dataclasses
+
+    geo = standin_geography(0.1, np.random.default_rng(3))
+    a = build_households(geo, 0.1, np.random.default_rng(11))
+    b = build_households(geo, 0.1, np.random.default_rng(11),
+                         model=dataclasses.replace(DEFAULT, corridor_trend=0.05))
+    sa, sb = a.survey_truth, b.survey_truth
+    corr = (sa["grupo"] == "corredor").to_numpy()
+    assert corr.any() and (~corr).any()
+    np.testing.assert_allclose((sb["ln_pc_exp_cf"] - sa["ln_pc_exp_cf"])[corr], 0.05, atol=1e-12)
+    assert (sb["ln_pc_exp_cf"][~corr] == sa["ln_pc_exp_cf"][~corr]).all()
+    for col in ("effect", "living", "living_cf", "self", "self_cf", "usable"):
+        assert (sa[col] == sb[col]).all(), col
+    ga, gb = a.programme_survey["gashog2d"], b.programme_survey["gashog2d"]
+    use = ga.notna().to_numpy()
+    np.testing.assert_allclose(np.log(gb / ga)[corr & use], 0.05, atol=1e-4)   # 2-decimal rounding
+    assert (ga[~corr & use] == gb[~corr & use]).all()
+    pd.testing.assert_frame_equal(a.truth, b.truth)
+    ma, mb = a.params["matching"], b.params["matching"]
+    assert ma["corridor_trend"] == 0.0 and mb["corridor_trend"] == 0.05
+    assert ma["att_dd_ln_exp"] == mb["att_dd_ln_exp"]
+    # more expenditure, less counterfactual poverty among corridor households
+    assert ma["corridor_trend_bias_poverty"] == 0.0 and mb["corridor_trend_bias_poverty"] < 0
+
+
+def test_model_from_config():
+    from pra.embedded.model import from_config
+
+    assert from_config({}) == DEFAULT
+    assert from_config({"data": {"embedded": {"scale": 1.0, "dir": "x", "unknown": 3}}}) == DEFAULT
+    m = from_config({"data": {"embedded": {"corridor_trend": 0.05, "scale": 1.0}}})
+    assert m.corridor_trend == 0.05 and m.survey_n_corridor == DEFAULT.survey_n_corridor
+    # a dict-valued field is updated key by key
+    m = from_config({"data": {"embedded": {"coef": {"head_female": 0.0}}}})
+    assert m.coef["head_female"] == 0.0 and m.coef["educ_7"] == DEFAULT.coef["educ_7"]

@@ -877,7 +877,7 @@ def build_households(geo, scale: float, rng: np.random.Generator, years=range(20
 
     # ---- truth and the programme survey ----
     truth = _truth_table(hh, c, x, money, subj, flags, inter, t)
-    survey, survey_truth, sparams = _programme_survey(geo, cent, scale, rng, m, deflators, spatial, x["g"],
+    survey, survey_truth, sparams = _programme_survey(geo, cent, cong, scale, rng, m, deflators, spatial, x["g"],
                                                       x["sig"], money["Z0"], subj["tau_l"], subj["tau_s"], truth)
 
     # ---- layout details of INEI's files (own stream: the draws above do not move) ----
@@ -929,29 +929,78 @@ def _semester_means(truth, prod):
 
 
 # ----------------------------------------------------------------------------- programme survey
-def _survey_candidates(geo, cent, scale, rng, m: HouseholdModel):
-    """Candidate households of the programme survey: centres drawn with probability ∝
-    households_2007 + 1 among rural centres of the frame districts. Adjacent districts: exactly
-    the households needed; corridor districts: survey_pool_factor times as many (selection on
-    observables follows in _survey_selection)."""
+def _survey_population(geo, cent, cong, m: HouseholdModel) -> pd.DataFrame:
+    """The population the matching baseline samples, as centres of the frame districts with a
+    weight (``hh_exp``), for an independent second sample of it.
+
+    The baseline is the ENAHO conglomerates of the frame districts with their producer
+    households of ``survey_baseline_year``. Each baseline centre hands its households to its
+    ``survey_twins`` nearest twins: other centres of the same group, dominio and INEI
+    urban/rural class (2007 population > 2,000) that hold no ENAHO conglomerate, nearest in
+    (log10 households_2007, altitude in km). So both periods draw their centres from the same
+    locality characteristics, with their own locality effects (independent samples, as the
+    bootstrap assumes). A centre without a twin (no other centre in its cell) is kept itself."""
+    from scipy.spatial import cKDTree
+
     frame = geo.frame[["ubigeo", "grupo"]].copy()
     frame["ubigeo"] = frame["ubigeo"].astype(str).str.zfill(6)
-    cc = cent.copy()
-    cc["ubigeo"] = cc["ubigeo"].astype(str).str.zfill(6)
-    cc = cc.merge(frame, on="ubigeo", how="inner")
+    dom = geo.districts.assign(ubigeo=geo.districts["ubigeo"].astype(str).str.zfill(6)).set_index("ubigeo")["dominio"]
+    c = cent.assign(ubigeo=cent["ubigeo"].astype(str).str.zfill(6)).merge(frame, on="ubigeo", how="inner")
+    c["dominio"] = c["ubigeo"].map(dom).astype(int)
+    c["urban"] = c["poblacion_2007"].to_numpy(float) > 2000
+    base = f"n_hh_{m.survey_baseline_year}"
+    if base not in cong.columns:
+        raise GeographyError(f"geography.conglomerates lacks column {base}")
+    hh = cong.assign(codccpp=cong["codccpp"].astype(str)).groupby("codccpp")[base].sum()
+    c["hh_base"] = c["codccpp"].map(hh).fillna(0.0).to_numpy(float)
+    c["in_enaho"] = c["codccpp"].isin(hh.index)
+    xy = np.column_stack([np.log10(c["hogares_2007"].to_numpy(float) + 1),
+                          c["altitud"].to_numpy(float) / 1000])
+    weight = np.zeros(len(c))
+    for _, cell in c.groupby(["grupo", "dominio", "urban"], sort=True).indices.items():
+        src = cell[c["hh_base"].to_numpy()[cell] > 0]
+        dst = cell[~c["in_enaho"].to_numpy()[cell]]
+        if len(src) == 0:
+            continue
+        if len(dst) == 0:
+            weight[src] += c["hh_base"].to_numpy()[src]
+            continue
+        k = min(m.survey_twins, len(dst))
+        _, nn = cKDTree(xy[dst]).query(xy[src], k=k)
+        nn = np.asarray(nn).reshape(len(src), k)
+        np.add.at(weight, dst[nn].ravel(), np.repeat(c["hh_base"].to_numpy()[src] / k, k))
+    c["hh_exp"] = weight
+    return c[c["hh_exp"] > 0].drop(columns=["urban", "hh_base", "in_enaho"]).reset_index(drop=True)
+
+
+def _survey_candidates(geo, cent, cong, scale, rng, m: HouseholdModel):
+    """Candidate households of the programme survey, drawn from the population that the
+    matching baseline samples (:func:`_survey_population`): each candidate's centre drawn with
+    probability ∝ the baseline households it stands for within its group (docs §6.1).
+    Adjacent districts: exactly the households needed; corridor districts: survey_pool_factor
+    times as many (selection on observables follows in _survey_selection)."""
+    pop = _survey_population(geo, cent, cong, m)
+    frame = geo.frame[["ubigeo", "grupo"]].copy()
+    frame["ubigeo"] = frame["ubigeo"].astype(str).str.zfill(6)
     n_t, n_c = int(round(m.survey_n_corridor * scale)), int(round(m.survey_n_adjacent * scale))
     n_bad = int(round(m.survey_n_unusable * scale))
     groups, need = [], {}
     for grp, nn in (("corredor", n_t), ("adyacente", n_c)):
-        pool = cc[(cc["grupo"] == grp) & (cc["poblacion_2007"] <= m.survey_max_centre_population)]
+        pool = pop[pop["grupo"] == grp]
         if len(pool) == 0:
-            raise GeographyError(f"geography.frame/centres: no populated centre in '{grp}' districts")
-        w = pool["hogares_2007"].to_numpy(float) + 1
+            raise GeographyError(f"geography: no {m.survey_baseline_year} producer households "
+                                 f"expected in '{grp}' districts")
+        w = pool["hh_exp"].to_numpy(float)
         need[grp] = (nn, nn + (n_bad * nn) // max(n_t + n_c, 1))
         n_draw = need[grp][1] * (m.survey_pool_factor if grp == "corredor" else 1)
         pick = rng.choice(len(pool), size=n_draw, p=w / w.sum())
         groups.append(pool.iloc[pick].copy())
-    return pd.concat(groups, ignore_index=True), need, frame
+    sv = pd.concat(groups, ignore_index=True)
+    # INEI's estrato of the centre as the geography assigns it to ENAHO conglomerates
+    from pra.embedded.geography import _estrato
+    sv["estrato"] = _estrato(sv["poblacion_2007"].to_numpy(), sv["hogares_2007"].to_numpy(),
+                             sv["dominio"].to_numpy(), rng.random(len(sv)))
+    return sv, need, frame
 
 
 def _survey_selection(geo, sv, need, rng, m: HouseholdModel):
@@ -972,9 +1021,7 @@ def _survey_selection(geo, sv, need, rng, m: HouseholdModel):
         raise GeographyError("geography.districts: no dominio for survey ubigeos "
                              f"{sv.loc[pd.isna(dom), 'ubigeo'].unique()[:5].tolist()}")
     dom = dom.astype(int)
-    hog = sv["hogares_2007"].to_numpy(float)
-    estr = np.select([hog > 4000, hog > 400], [4, 5], 6)
-    estr = np.where((hog <= 400) & (sv["poblacion_2007"].to_numpy(float) < 200), 7, estr)
+    estr = sv["estrato"].to_numpy().astype(int)   # the centre's, by the rule ENAHO's follow
     dpto = deflator_dpto(sv["ubigeo"])
     c = _draw_covariates(rng, m, np.full(n, 2012), sv["_b"].to_numpy(), dom, dpto)
     x = _survey_selection_covariates(c, sv["altitud"].to_numpy(float) if "altitud" in sv else np.zeros(n))
@@ -1023,20 +1070,26 @@ def _survey_outcomes(sv, c, dom, estr, dpto, tr, use, rng, m: HouseholdModel, de
     n_T = int(T.sum())
     d_lo = (n_T * m.att_ln_exp - n_pt * m.att_ln_exp_poor) / max(n_T - n_pt, 1)
     delta = np.where(T, np.where(poor_cf, m.att_ln_exp_poor, d_lo), 0.0)
-    gashog2d = np.round(np.exp(ln_cf + delta) * 12 * size * i00 * ld, 2)
+    # the violation switch: corridor households' 2012 expenditure moves by corridor_trend
+    # whatever the programme did (their counterfactual moves with it); effects stay as planted
+    ln_cf_t = ln_cf + m.corridor_trend * tr
+    gashog2d = np.round(np.exp(ln_cf_t + delta) * 12 * size * i00 * ld, 2)
     pc_nom = gashog2d / (12 * size)
     pobreza = np.where(pc_nom < m.extreme_line_ratio * linea, 1, np.where(pc_nom < linea, 2, 3))
-    gcf = np.round(np.exp(ln_cf) * 12 * size * i00 * ld, 2) / (12 * size)
-    return {"alt": alt, "ln_cf": ln_cf, "delta": delta, "d_lo": d_lo, "gashog2d": gashog2d,
-            "pobreza": pobreza, "linea": linea, "poor_cf_nom": gcf < linea, "T": T, "n_T": n_T,
-            "i00": i00, "ld": ld, "size": size}
+
+    def poor_nom(ln):  # poverty of the rounded nominal value, as sumaria's rule reads it
+        return np.round(np.exp(ln) * 12 * size * i00 * ld, 2) / (12 * size) < linea
+    return {"alt": alt, "ln_cf": ln_cf_t, "ln_cf_design": ln_cf, "delta": delta, "d_lo": d_lo,
+            "gashog2d": gashog2d, "pobreza": pobreza, "linea": linea, "poor_cf_nom": poor_nom(ln_cf_t),
+            "poor_cf_design": poor_nom(ln_cf), "T": T, "n_T": n_T, "i00": i00, "ld": ld, "size": size}
 
 
 def _survey_subjective(c, o: dict, use, rng, m: HouseholdModel) -> dict:
     """Counterfactual subjective poverty from the latent indices, then the planted shifts
     among corridor households."""
     n = len(use)
-    ln_cf, T, n_T = o["ln_cf"], o["T"], o["n_T"]
+    # the design's counterfactual: corridor_trend moves expenditure only
+    ln_cf, T, n_T = o["ln_cf_design"], o["T"], o["n_T"]
     Ll = -ln_cf + m.subj_age_coef * c["head_age"] + m.subj_female_coef * c["head_female"] + m.subj_noise_sd * rng.standard_normal(n)
     Lsf = -ln_cf + m.subj_age_coef * c["head_age"] + m.subj_female_coef * c["head_female"] + m.subj_noise_sd * rng.standard_normal(n)
     liv_cf = Ll > np.quantile(Ll[use], 1 - m.survey_subj_living)
@@ -1101,6 +1154,7 @@ def _survey_params(sv, out, order, o: dict, s: dict, use, frame, truth, m: House
                        "living_cf": s["liv_cf"][order], "living": s["liv"][order],
                        "self_cf": s["self_cf"][order], "self": s["slf"][order]})
     Tm = st["usable"] & (st["grupo"] == "corredor")
+    Tm0 = o["T"]   # the same households in draw order
 
     def att(a, b=None):
         if not Tm.any():
@@ -1114,6 +1168,11 @@ def _survey_params(sv, out, order, o: dict, s: dict, use, frame, truth, m: House
         "att_dd_living": att("living", "living_cf"),
         "att_dd_self": att("self", "self_cf"),
         "effect_poor": m.att_ln_exp_poor, "effect_nonpoor": float(o["d_lo"]),
+        # the violation switch and the bias it puts into the matching DD (expected: ln exp)
+        "corridor_trend": float(m.corridor_trend),
+        "corridor_trend_bias_ln_exp": float(m.corridor_trend),
+        "corridor_trend_bias_poverty": float((o["poor_cf_nom"] & Tm0).sum() - (o["poor_cf_design"] & Tm0).sum())
+        / max(int(Tm0.sum()), 1),
         "n_usable": {"corredor": int(Tm.sum()), "adyacente": int((st["usable"] & (st["grupo"] == "adyacente")).sum())},
         "n_unusable": int((~st["usable"]).sum()),
     }
@@ -1128,11 +1187,11 @@ def _survey_params(sv, out, order, o: dict, s: dict, use, frame, truth, m: House
     return st, params
 
 
-def _programme_survey(geo, cent, scale, rng, m, deflators, spatial, g, sig, Z0, tau_l, tau_s, truth):
+def _programme_survey(geo, cent, cong, scale, rng, m, deflators, spatial, g, sig, Z0, tau_l, tau_s, truth):
     """The programme's 2012 household survey (matching design, Table 16; docs §6)."""
     if "dominio" not in geo.districts:
         raise GeographyError("geography.districts lacks column dominio")
-    sv, need, frame = _survey_candidates(geo, cent, scale, rng, m)
+    sv, need, frame = _survey_candidates(geo, cent, cong, scale, rng, m)
     sv, c, dom, estr, dpto, tr = _survey_selection(geo, sv, need, rng, m)
     use = _survey_usable(sv, need, rng)
     o = _survey_outcomes(sv, c, dom, estr, dpto, tr, use, rng, m, deflators, spatial, g, sig, Z0)

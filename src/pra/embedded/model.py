@@ -104,7 +104,11 @@ class HouseholdModel:
 
     # ---- expenditure: ln y = mu + a_l + g_t + h_t(locality) + X c + kappa_t*S + effect + eps ----
     locality_sd: float = 0.25          # a_l = locality_sd * (0.5 * b_l + sqrt(.75) * N(0,1))
-    locality_size_slope: float = 0.08  # a_l += slope * log10(households_2007 / 100)
+    # a_l += slope * log10((households_2007 + 1) / 100). 0 by default: corridor districts hold
+    # the larger towns, and the matching probit (linear in households_2007) cannot balance a
+    # log-size term, which would then bias both periods' matched differences unequally
+    # (docs/embedded_data.md §6.1)
+    locality_size_slope: float = 0.0
     # Annex A, model 3 (ln expenditure), planted as printed (electricity sign included)
     coef: dict = _d(
         head_female=-0.0070, head_age=0.0044, educ_2=0.1277, educ_3=0.2138, educ_4=0.2968,
@@ -169,14 +173,17 @@ class HouseholdModel:
     # Selection on observables: corridor households are kept from survey_pool_factor x as many
     # candidates with odds exp(sum gamma_k x_k), x_k probit covariates (docs/embedded_data.md §6)
     survey_pool_factor: int = 40
-    survey_selection: dict = _d(educ_3=0.03, educ_4=0.06, educ_5=0.09, educ_6=0.18, educ_7=0.24,
-                                wall_brick=0.2, floor_finished=0.12, roof_concrete_tile=-0.2,
-                                head_migrant=-0.2, head_female=-0.2, n_0_5=-0.3, n_6_14=-0.25,
-                                head_age=0.008, ln_altitude=-0.6)
-    # The programme surveyed rural producers: both groups are drawn from rural centres (≤ this
-    # 2007 population), so corridor and adjacent households differ through covariates, not
-    # because corridor districts hold the regional cities.
-    survey_max_centre_population: int = 2000
+    # γ: household covariates only, half the strength of the first design so that the kernel
+    # (bandwidth 0.06) undoes it where the locality covariates push the score to its ends
+    survey_selection: dict = _d(educ_3=0.015, educ_4=0.03, educ_5=0.045, educ_6=0.09, educ_7=0.12,
+                                wall_brick=0.1, floor_finished=0.06, roof_concrete_tile=-0.1,
+                                head_migrant=-0.1, head_female=-0.1, n_0_5=-0.15, n_6_14=-0.125,
+                                head_age=0.004)
+    # Candidates come from the population the matching baseline samples (ENAHO producers of this
+    # year in the frame districts): each baseline centre's households go to survey_twins other
+    # centres of the same group, dominio and urban class, nearest in size and altitude (§6.1)
+    survey_baseline_year: int = 2009
+    survey_twins: int = 3
     att_ln_exp: float = 0.102                  # exact mean of the survey effect over treated
     att_ln_exp_poor: float = 0.17              # effect for counterfactually poor treated
     att_living: float = -0.128                 # expected probability shift (realised in params)
@@ -184,6 +191,11 @@ class HouseholdModel:
     survey_subj_living: float = 0.483          # Table 5 2012 (counterfactual) rates
     survey_subj_self: float = 0.471
     survey_months: tuple = (6, 7, 8, 9, 10)
+    # Violation switch (issue 15): a differential corridor trend delta added to the 2012 ln
+    # expenditure of every survey household in a corridor district (effects, adjacent households
+    # and subjective poverty unchanged), so the matching DD on ln expenditure is biased by exactly
+    # delta in expectation (docs/embedded_data.md §6.3). 0 = the design's assumption holds.
+    corridor_trend: float = 0.0
 
     # ---- deflators ----
     inflation: float = 0.03
@@ -201,3 +213,25 @@ class HouseholdModel:
 
 
 DEFAULT = HouseholdModel()
+
+
+def from_config(config: dict) -> HouseholdModel:
+    """The household model with the overrides of ``config["data"]["embedded"]``.
+
+    A key of that block that names a field of :class:`HouseholdModel` (e.g. ``corridor_trend``)
+    replaces the default; a dict-valued field is updated key by key (a partial block keeps the
+    other defaults). Keys that are not fields (``scale``, ``dir``, ...) are ignored.
+    """
+    block = ((config or {}).get("data") or {}).get("embedded") or {}
+    fields = {f.name for f in dataclasses.fields(HouseholdModel)}
+    over = {}
+    for key, value in block.items():
+        if key not in fields:
+            continue
+        default = getattr(DEFAULT, key)
+        if isinstance(default, dict) and isinstance(value, dict):
+            value = {**default, **value}
+        elif isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(value)
+        over[key] = value
+    return dataclasses.replace(DEFAULT, **over)

@@ -558,14 +558,15 @@ def _safe_to_replace(out_dir: Path) -> None:
 
 
 def synthesize(out_dir: str | os.PathLike, scale: float = 1.0, seed: int = 20140601, *,
-               build_geography=None, build_households=None, workers: int = 1) -> dict:
+               build_geography=None, build_households=None, workers: int = 1, model=None) -> dict:
     """Generate the embedded data into ``out_dir`` and return the truth.json content.
 
     Deterministic: the same ``seed`` and ``scale`` give byte-identical files. The tree appears
     whole or not at all (written to a temporary sibling directory, then moved into place).
     ``build_geography`` / ``build_households`` default to the package's generators; tests pass
     small stand-ins with the same signatures. ``workers``: processes writing the ENAHO years
-    (the files are the same bytes for any number).
+    (the files are the same bytes for any number). ``model``: the household model
+    (:func:`pra.embedded.model.from_config` builds it from the config; None = the defaults).
     """
     if build_geography is None:
         from pra.embedded.geography import build_geography  # heavy; imported on use
@@ -584,7 +585,7 @@ def synthesize(out_dir: str | os.PathLike, scale: float = 1.0, seed: int = 20140
     geo_rng, hh_rng = _rngs(seed)
     geo = build_geography(scale, geo_rng)
     t1 = time.perf_counter()
-    hh = build_households(geo, scale, hh_rng)
+    hh = build_households(geo, scale, hh_rng) if model is None else build_households(geo, scale, hh_rng, model=model)
     t2 = time.perf_counter()
     log.info("geography %.1fs, households %.1fs", t1 - t0, t2 - t1)
 
