@@ -104,6 +104,10 @@ def test_settings_merge_the_model_overrides_and_refuse_unknown_keys():
     assert st.config["data"]["embedded"]["effect_mean"] == 0.05
     assert st.config["data"]["embedded"]["scale"] == 0.5
     assert "effect_mean" not in config["data"]["embedded"]  # the study's config is left alone
+    from pra.validate.draw import household_model
+
+    config["validation"]["data_embedded"] = {"corridor_trend": 0.05}
+    assert household_model(Settings.from_config(config).config).corridor_trend == 0.05
     config["validation"]["data_embedded"] = {"efect_mean": 0.05}
     with pytest.raises(ValueError, match="efect_mean"):
         Settings.from_config(config)

@@ -79,16 +79,11 @@ def _deep_update(base: dict, over: dict) -> None:
 
 
 def household_model(config: dict):
-    """The generating model of the draws: ``pra.embedded.model.from_config`` (the
+    """The generating model of the draws: :func:`pra.embedded.model.from_config` (the
     ``data.embedded`` overrides, e.g. ``corridor_trend``)."""
-    from pra.embedded import model as M
+    from pra.embedded.model import from_config
 
-    if hasattr(M, "from_config"):
-        return M.from_config(config)
-    over = {k for k in config["data"]["embedded"] if k not in ("scale", "dir")}
-    if over:  # pragma: no cover - only before the generator knows its overrides
-        raise ValueError(f"data.embedded overrides {sorted(over)} need pra.embedded.model.from_config")
-    return M.DEFAULT
+    return from_config(config)
 
 
 # --------------------------------------------------------------------------------------------
