@@ -86,6 +86,10 @@ def warm_process(workdir: Path, cfg: dict, out: Path) -> tuple[float, float, int
     data = grid_sample(hh, dist, max_sample_space(cfg))
     specs, _ = build_grid(cfg)
     t1 = time.perf_counter()
+    # an outcome with missing values has rows of its own: every sample is demeaned once more for
+    # it (the cost per specification grows with the number of such missing-value patterns)
+    na = {y: int(n) for y, n in data[list(g["outcomes"])].isna().sum().items() if n}
+    print(f"grid sample: {len(data)} rows; outcomes with missing values: {na or 'none'}")
     store, psi = run_grid(data, specs, post_start=cfg["post_start"], years=cfg["years"],
                           se_kinds=g["se_clusters"], alpha=g["alpha"])
     t2 = time.perf_counter()
