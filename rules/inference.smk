@@ -1,10 +1,11 @@
 # The "Robustness and inference" chapter (issue 17; docs/inference.md): the study's estimates
 # under every inference method of pra.inference. Alone: `snakemake --cores N inference`.
 # Numbers: inference_se (Tables 6 and 16 row b under every SE type), inference_multiple
-# (Romano–Wolf / Westfall–Young), inference_ri_chunk (placebo maps, one job per chunk: they fan
-# out on a cluster; {chunk}: 10 hex digits, pra.inference.ri_chunks) + inference_ri, inference_curve (effect over distance), inference_honest
-# (HonestDiD); inference_report renders the tables (five formats) and the figures. Not part of
-# the default target: it adds more than a minute at the study's size on 2 cores (README).
+# (Romano–Wolf / Westfall–Young), inference_ri_chunk (placebo maps, one job per chunk, {chunk} =
+# 10 hex digits from pra.inference.ri_chunks: they fan out on a cluster) + inference_ri,
+# inference_curve (effect over distance), inference_honest (HonestDiD); inference_report renders
+# the tables (five formats) and the figures. Not part of the default target: it adds more than a
+# minute at the study's size on 2 cores (README).
 from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES, inference_captions, ri_chunks
 
 INF_DIR = "results/inference"

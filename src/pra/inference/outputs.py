@@ -240,7 +240,7 @@ def curve_frame(sample: pd.DataFrame, config: Mapping):
                    selection="n^(1/3) (binsreg DPI undefined: too few localities)")
 
 
-def band_frame(store: pd.DataFrame, outcome: str, level: float = 0.95) -> pd.DataFrame:
+def band_frame(store: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """Figure 6b's distance-band estimates of ``outcome`` from the DD store: band, its km range,
     coef, CI."""
     rows = store[(store["family"] == "band") & (store["outcome"] == outcome) & (store["role"] == "treatment")]
