@@ -1,13 +1,12 @@
 # The "Robustness and inference" chapter (issue 17; docs/inference.md): the study's estimates
 # under every inference method of pra.inference. Alone: `snakemake --cores N inference`.
 # Numbers: inference_se (Tables 6 and 16 row b under every SE type), inference_multiple
-# (Romano–Wolf / Westfall–Young), inference_ri_chunk (placebo maps, one job per chunk: they fan
-# out on a cluster; {chunk}: 10 hex digits, pra.inference.ri_chunks) + inference_ri, inference_curve (effect over distance), inference_honest
-# (HonestDiD); inference_report renders the tables (five formats) and the figures. Part of the
-# default target (rule all): about 45 s at the study's size on 2 cores (README).
-from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES, ri_chunks
-from pra.report import CHAPTERS, TABLE_FORMATS
-from pra.report.design import caption_texts
+# (Romano–Wolf / Westfall–Young), inference_ri_chunk (placebo maps, one job per chunk, {chunk} =
+# 10 hex digits from pra.inference.ri_chunks: they fan out on a cluster) + inference_ri,
+# inference_curve (effect over distance), inference_honest (HonestDiD); inference_report renders
+# the tables (five formats) and the figures. Not part of the default target: it adds more than a
+# minute at the study's size on 2 cores (README).
+from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES, inference_captions, ri_chunks
 
 INF_DIR = "results/inference"
 RI_CHUNKS = ri_chunks(config)  # {chunk id: (first map, count)}
@@ -110,6 +109,11 @@ rule inference_honest:
         "../scripts/inference_honest.py"
 
 
+def _stem(name: str) -> str:
+    """report/inference/<stem>.rst of a table or figure named inference_<stem>."""
+    return name[len("inference_"):]
+
+
 def _inference_report_outputs():
     """Named outputs {name}_{fmt} and the figures; the HTML tables and PNG figures go into the
     report's chapter."""
@@ -118,11 +122,11 @@ def _inference_report_outputs():
         for fmt in TABLE_FORMATS:
             path = f"{INF_DIR}/tables/{name}.{fmt}"
             if fmt == "html":
-                path = report(path, caption=f"../report/{name}.rst", category=INF_CHAPTER,
+                path = report(path, caption=f"../report/inference/{_stem(name)}.rst", category=INF_CHAPTER,
                               subcategory="Tables", labels={"no.": f"{i:02d}", "table": name})
             out[f"{name}_{fmt}"] = path
     for i, name in enumerate(INFERENCE_FIGURES, 1):
-        out[f"{name}_png"] = report(f"{INF_DIR}/figures/{name}.png", caption=f"../report/{name}.rst",
+        out[f"{name}_png"] = report(f"{INF_DIR}/figures/{name}.png", caption=f"../report/inference/{_stem(name)}.rst",
                                     category=INF_CHAPTER, subcategory="Figures",
                                     labels={"no.": f"{i:02d}", "figure": name})
         out[f"{name}_pdf"] = f"{INF_DIR}/figures/{name}.pdf"
@@ -146,8 +150,8 @@ rule inference_report:
         xlsx=f"{INF_DIR}/tables/inference.xlsx",
     params:
         config=INF_CONFIG,
-        # the words of this run's settings for the captions (report/inference_*.rst: inf_*)
-        captions=caption_texts(config),
+        # the words of this run's settings for the captions (report/inference/*.rst)
+        captions=inference_captions(config),
     log:
         "logs/inference_report.log",
     script:

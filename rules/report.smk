@@ -119,7 +119,6 @@ rule results_index:
     input:
         tables=TABLE_FILES + ["results/tables/tables.xlsx"],
         figures=SPECCURVE_FILES,
-        inference=inference_outputs(),
         stage=list(REPORT_STAGE_INPUTS.values()) + did_outputs()[1:] + [
             "results/geo/map1.png", "results/geo/map1.pdf", "results/matching/figure9.png",
             "results/matching/figure9.pdf", "results/matching/map2.png", "results/matching/map2.pdf",
@@ -133,7 +132,6 @@ rule results_index:
         chapters={
             "Publication tables (LaTeX, HTML, Markdown, CSV, Excel)": TABLE_FILES + ["results/tables/tables.xlsx"],
             "Specification curves": SPECCURVE_FILES,
-            "Robustness and inference": inference_outputs(),
         },
         notes=index_notes(config),
     log:

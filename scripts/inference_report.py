@@ -28,7 +28,7 @@ def main(smk) -> None:
     write_excel(tables, smk.output.xlsx)
     figs = {n: [smk.output[f"{n}_png"], smk.output[f"{n}_pdf"]] for n in INFERENCE_FIGURES}
     rep.plot_ri(ri_draws, ri_sum, figs["inference_ri_placebo"])
-    bands = band_frame(pd.read_parquet(i.store), meta["outcome"], float(cfg["inference"]["level"]))
+    bands = band_frame(pd.read_parquet(i.store), meta["outcome"])
     rep.plot_curve(curve, bands, meta, float(cfg["spatial"]["treatment_radius_km"]), figs["inference_effect_curve"])
     rep.plot_honest(honest, bd, figs["inference_honest_sensitivity"])
 

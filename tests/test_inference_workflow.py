@@ -102,23 +102,23 @@ def test_tables_follow_the_config(run):
 
 def test_captions_follow_the_config():
     """The report's captions read this run's settings (rules/inference.smk passes
-    caption_texts(config), whose inf_* words come from pra.inference.inference_words)."""
+    pra.inference.inference_captions(config) to report/inference/*.rst)."""
     import jinja2
 
-    from pra.report.design import caption_texts
+    from pra.inference import inference_captions
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    assert caption_texts(cfg)["inf_cutoffs"] == "5, 10, 20, 50 km"
+    assert inference_captions(cfg)["cutoffs"] == "5, 10, 20, 50 km"
     cfg["inference"]["se"]["conley_cutoffs_km"] = [7, 30]
     cfg["inference"]["ri"].update(draws=30, chunk_size=12)
-    words = caption_texts(cfg)
-    assert words["inf_cutoffs"] == "7, 30 km" and words["inf_ri"] == "30 placebo maps in 3 chunk(s)"
+    words = inference_captions(cfg)
+    assert words["cutoffs"] == "7, 30 km" and words["ri"] == "30 placebo maps in 3 chunk(s)"
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     smk = {"params": {"captions": words}, "config": cfg}
-    se6 = env.from_string((ROOT / "report" / "inference_se6.rst").read_text(encoding="utf-8")).render(snakemake=smk)
-    assert "Conley spatial HAC at 7, 30 km" in se6
-    for rst in (ROOT / "report").glob("inference_*.rst"):
-        env.from_string(rst.read_text(encoding="utf-8")).render(snakemake=smk)  # every key defined
+    rsts = sorted((ROOT / "report" / "inference").glob("*.rst"))
+    assert len(rsts) == 9
+    text = {p.stem: env.from_string(p.read_text(encoding="utf-8")).render(snakemake=smk) for p in rsts}
+    assert "Conley spatial HAC at 7, 30 km" in text["se6"] and "30 placebo maps" in text["ri_placebo"]
 
 
 def test_config_cross_checks():

@@ -108,7 +108,7 @@ def _png_ink(path: Path, box: tuple[float, float, float, float]) -> float:
 def test_report_lists_every_chapter(report):
     _, results, categories = report
     assert sorted(categories) == ["1. Executive summary", "2. Data", "3. Difference-in-differences",
-                                  "4. Matching DD", "5. Robustness", "6. Robustness and inference"], sorted(categories)
+                                  "4. Matching DD", "5. Robustness"], sorted(categories)
     tables = [k for k in results if k.startswith("results/tables/") and k.endswith(".html")]
     assert len(tables) == 18, sorted(tables)
     for k in tables:

@@ -15,7 +15,8 @@ INFERENCE_TABLES = ["inference_se6", "inference_se16", "inference_multiple", "in
                     "inference_curve", "inference_honest"]
 INFERENCE_FIGURES = ["inference_ri_placebo", "inference_effect_curve", "inference_honest_sensitivity"]
 
-__all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "ri_chunks", "inference_words"]
+__all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "ri_chunks", "inference_words",
+           "inference_captions"]
 
 
 def ri_chunks(config: Mapping) -> dict[str, tuple[int, int]]:
@@ -38,8 +39,7 @@ def _num(x) -> str:
 
 
 def inference_words(config: Mapping) -> dict[str, str]:
-    """Plain words of this run's inference settings: the report's captions read them as
-    ``captions.inf_<key>`` (:func:`pra.report.design.caption_texts` escapes them)."""
+    """Plain words of this run's inference settings (captions and notes)."""
     inf = config["inference"]
     b, se, mc, ri = inf["bootstrap"], inf["se"], inf["multiple"], inf["ri"]
     return {
@@ -60,3 +60,16 @@ def inference_words(config: Mapping) -> dict[str, str]:
         "radius": _num(config["spatial"]["treatment_radius_km"]) + " km",
         "cluster": str(config["did"]["cluster"]),
     }
+
+
+def inference_captions(config: Mapping) -> dict[str, str]:
+    """:func:`inference_words` escaped for reStructuredText: the captions of
+    ``report/inference/*.rst`` read them as ``snakemake.params.captions.<key>``. Kept apart from
+    :func:`pra.report.design.caption_texts`, so that a change to ``inference:`` does not rerun
+    the publication tables."""
+    def rst(text: str) -> str:
+        for ch in ("\\", "*", "`", "|", "_"):
+            text = text.replace(ch, "\\" + ch)
+        return text
+
+    return {k: rst(v) for k, v in inference_words(config).items()}

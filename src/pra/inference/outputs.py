@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from pra.did.specs import build_specs, spec_records
+from pra.did.subgroups import SUBGROUPS, level_label
 
 from .clustering import crv1_vcov
 from .curve import effect_curve, locality_changes
@@ -107,7 +108,8 @@ def _family_hypotheses(sample: pd.DataFrame, config: Mapping, family: str, outco
         for spec in _specs(config, "subgroup"):
             if spec["outcome"] == outcome:
                 d, terms = spec_design(sample, spec, keep=[cluster])
-                hyps += [Hypothesis(f"{spec['subgroup']}: {t.split('::')[1].split(':')[0]}", d, t)
+                sg = spec["subgroup"]
+                hyps += [Hypothesis(f"{SUBGROUPS[sg].short}: {level_label(sg, float(_level(t)))}", d, t)
                          for t in terms]
         return hyps
     if family == "semesters":
@@ -118,6 +120,11 @@ def _family_hypotheses(sample: pd.DataFrame, config: Mapping, family: str, outco
                          if int(_semester(t)[:4]) >= post_start]
         return hyps
     raise ValueError(f"inference: unknown family {family!r}")
+
+
+def _level(term: str) -> str:
+    """The level of an ``i(a, b)`` column ``a::level:b``."""
+    return term.split("::")[1].split(":")[0]
 
 
 def _semester(term: str) -> str:
@@ -233,7 +240,7 @@ def curve_frame(sample: pd.DataFrame, config: Mapping):
                    selection="n^(1/3) (binsreg DPI undefined: too few localities)")
 
 
-def band_frame(store: pd.DataFrame, outcome: str, level: float = 0.95) -> pd.DataFrame:
+def band_frame(store: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """Figure 6b's distance-band estimates of ``outcome`` from the DD store: band, its km range,
     coef, CI."""
     rows = store[(store["family"] == "band") & (store["outcome"] == outcome) & (store["role"] == "treatment")]

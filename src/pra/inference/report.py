@@ -13,7 +13,7 @@ import pandas as pd
 from pra.did import stars
 from pra.inference import INFERENCE_TABLES  # noqa: F401  (re-exported)
 from pra.report.design import STAR_NOTE, cluster_text, km, outcome_label
-from pra.report.tables import Table, fmt_se
+from pra.report.tables import Table, fmt_coef, fmt_se
 
 __all__ = ["INFERENCE_TABLES", "method_label", "se_table6", "se_table16", "multiple_table",
            "ri_table", "curve_table", "honest_table", "plot_ri", "plot_curve", "plot_honest"]
@@ -54,7 +54,9 @@ def _p(p: float) -> str:
 
 def _ci(lo: float, hi: float, digits: int = 4) -> str:
     def f(x):
-        return "−∞" if x == -np.inf else ("∞" if x == np.inf else ("" if not np.isfinite(x) else f"{x:.{digits}f}"))
+        if np.isinf(x):
+            return "∞" if x > 0 else "−∞"
+        return f"{x:.{digits}f}" if np.isfinite(x) else ""
     return f"[{f(lo)}, {f(hi)}]"
 
 
@@ -66,10 +68,10 @@ def _se_blocks(t: Table, frame: pd.DataFrame, cols: Sequence[tuple], key: Sequen
         r = frame[(frame["method"] == m) & np.logical_and.reduce([frame[k] == v for k, v in zip(key, c)])]
         return r.iloc[0] if len(r) else None
 
-    first = [cell(c, methods[0]) for c in cols]
-    t.add_estimates("Estimate (stars: the study's SE)", [None if r is None else
-                    {"coef": r["coef"], "se": r["se"], "pvalue": r["pvalue"]} for r in first])
-    t.rows.pop()  # the SE row of add_estimates: the SE panel below lists every method's
+    first = [cell(c, methods[0]) for c in cols]  # the study's method comes first
+    t.add("Estimate (stars: the study's SE)",
+          ["" if r is None else fmt_coef(r["coef"], r["pvalue"]) for r in first], "coef",
+          [None if r is None else (float(r["coef"]), float(r["se"]), float(r["pvalue"])) for r in first])
     t.panel("Standard error")
     for m in methods:
         if m.startswith("WCR:"):

@@ -14,7 +14,7 @@ bootstrap for each (cluster, weights) pair, with estimate, SE, CI and p-value.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -51,7 +51,6 @@ class SeSettings:
     bootstrap_reps: int = 999
     seed: int = 0
     level: float = 0.95
-    extra: dict = field(default_factory=dict)
 
 
 def settings_from_config(config: Mapping) -> SeSettings:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from pra.geo.sample import SAMPLE_LABELS
-from pra.inference import inference_words
 
 # did.cluster values (schemas/config.schema.yaml lists the same ones) and how notes name them
 CLUSTER_LABELS = {
@@ -277,8 +276,6 @@ def design_words(config: Mapping) -> dict[str, str]:
         "sample_cap": dd.sample_label.capitalize(), "baseline": m.baseline_text(), "followup": m.followup,
         "kernel": m.kernel_text(), "matching_cluster": cluster_text(m.cluster),
         "band_width": km(config["did"]["band_width_km"]),
-        # the "Robustness and inference" chapter's settings (report/inference_*.rst)
-        **({f"inf_{k}": v for k, v in inference_words(config).items()} if "inference" in config else {}),
     }
 
 
