@@ -7,7 +7,8 @@ VALIDATION = config["validation"]
 VALIDATION_CHUNKS = chunk_ids(VALIDATION["draws"], VALIDATION["chunk_size"])
 VALIDATION_CHAPTER = "6. Validation"
 # What a draw depends on: every setting its estimators and its data read (a change reruns it).
-VALIDATION_DESIGN = {k: config[k] for k in ("seed", "years", "post_start", "spatial", "did", "matching")}
+VALIDATION_DESIGN = {k: config[k] for k in ("seed", "years", "post_start", "spatial", "did", "matching")
+                     + (("inference",) if "inference" in VALIDATION["estimators"] else ())}
 
 
 def validation_outputs():

@@ -30,7 +30,7 @@ from pra.validate.estimands import SPATIAL_ZERO_EFFECT, spatial_effects, survey_
 
 log = logging.getLogger(__name__)
 
-ESTIMATORS = ("table6", "table7", "table8", "radius", "table16")
+ESTIMATORS = ("table6", "table7", "table8", "radius", "table16", "inference")  # inference: pra.validate.inference
 FAMILY_OF = {"table6": "base", "table7": "semester", "table8": "placebo", "radius": "radius"}
 DRAW_COLUMNS = ["draw", "estimator", "design", "table", "model", "outcome", "term", "estimate",
                 "se", "pvalue", "ci_low", "ci_high", "nobs", "estimand", "planted", "effect"]
@@ -239,13 +239,20 @@ def run_draw(fixed: F.FixedGeography, settings: Settings, draw: int,
     enaho = F.harmonised_enaho(hh, fixed, needed=needed)
     parts = []
     dd = [e for e in settings.estimators if e in FAMILY_OF]
-    if dd:
+    inference = "inference" in settings.estimators
+    if dd or inference:
         space = F.sample_space(enaho, fixed.distances(enaho), float(spatial["sample_space_km"]))
     if "table16" in settings.estimators:
         msample = F.matching_frame(enaho, F.programme_table(hh, fixed), fixed, matching)
     t2 = time.perf_counter()
+    if dd or inference:
+        effects = spatial_effects(hh)
     if dd:
-        parts.append(run_dd(space, spatial_effects(hh), dd_specs(settings), cfg["did"]["cluster"]))
+        parts.append(run_dd(space, effects, dd_specs(settings), cfg["did"]["cluster"]))
+    if inference:  # every SE type of Table 6's base DD (issue 17 §6); seed purpose 2: its bootstrap
+        from pra.validate.inference import run_inference
+
+        parts.append(run_inference(space, effects, cfg, F.draw_seed(settings.seed, draw, 2)))
     t3 = time.perf_counter()
     if "table16" in settings.estimators:
         parts.append(run_matching_dd(msample, survey_effects(hh), matching, settings.bootstrap_reps,
@@ -266,7 +273,7 @@ def zero_by_design(rows: pd.DataFrame, post_start: int) -> np.ndarray:
     pre-period semesters, and the spatial DD of subjective poverty (no planted effect)."""
     sem_year = rows["term"].str.extract(r"^semester::(\d{4})-", expand=False).astype(float)
     return ((rows["table"] == "Table 8") | (sem_year < post_start)
-            | ((rows["design"] == "spatial DD") & rows["outcome"].isin(SPATIAL_ZERO_EFFECT))).to_numpy()
+            | (rows["design"].isin(["spatial DD", "inference"]) & rows["outcome"].isin(SPATIAL_ZERO_EFFECT))).to_numpy()
 
 
 def run_draws(settings: Settings, draws, fixed: F.FixedGeography | None = None,
