@@ -1,11 +1,12 @@
 # Monte Carlo validation (docs/validation.md): not part of `all`; `snakemake --cores N montecarlo`.
 # Draws run in chunks of validation.chunk_size (one job each, so the rule fans out on SLURM);
 # the aggregate job writes the draws, the summary, its table in five formats and the figure.
+from pra.report import CHAPTERS
 from pra.validate.chunks import chunk_ids, chunk_draws
 
 VALIDATION = config["validation"]
 VALIDATION_CHUNKS = chunk_ids(VALIDATION["draws"], VALIDATION["chunk_size"])
-VALIDATION_CHAPTER = "6. Validation"
+VALIDATION_CHAPTER = CHAPTERS["validation"]
 # What a draw depends on: every setting its estimators and its data read (a change reruns it).
 VALIDATION_DESIGN = {k: config[k] for k in ("seed", "years", "post_start", "spatial", "did", "matching")
                      + (("inference",) if "inference" in VALIDATION["estimators"] else ())}

@@ -23,6 +23,7 @@ CHAPTERS = {
     "matching": "4. Matching DD",
     "robustness": "5. Robustness",
     "inference": "6. Robustness and inference",
+    "validation": "7. Validation",
 }
 TABLE_CHAPTER = {
     "summary": "summary", "table1": "data", "table2": "data", "table3": "data", "table4": "data",
