@@ -60,6 +60,7 @@ rule inference_ri_chunk:
     params:
         config=INF_CONFIG,
         maps=lambda wildcards: RI_CHUNKS[wildcards.chunk],  # (first map, count)
+        input_sha256=lambda w: input_sha256([input_file("centres")]),
     log:
         "logs/inference_ri_chunk/{chunk}.log",
     script:

@@ -589,10 +589,10 @@ def test_config_checks_defaults_are_the_library_defaults():
 
 
 @pytest.mark.parametrize("override, key", [
-    ({"max_missing_share": 2}, "data/checks/max_missing_share"),
-    ({"max_parse_failures": {"coordinates": -1}}, "data/checks/max_parse_failures/coordinates"),
-    ({"max_parse_failures": {"weight": 0}}, "data/checks/max_parse_failures"),
-    ({"repair_mojibake": "yes"}, "data/checks/repair_mojibake"),
+    ({"max_missing_share": 2}, "data.checks.max_missing_share"),
+    ({"max_parse_failures": {"coordinates": -1}}, "data.checks.max_parse_failures.coordinates"),
+    ({"max_parse_failures": {"weight": 0}}, "data.checks.max_parse_failures"),
+    ({"repair_mojibake": "yes"}, "data.checks.repair_mojibake"),
 ])
 def test_config_checks_bad_values_name_the_key(override, key):
     import pra.config as pc

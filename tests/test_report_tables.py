@@ -277,7 +277,10 @@ def _render_captions(config) -> dict[str, str]:
 
     from pra.report.design import caption_texts
 
-    smk = SimpleNamespace(config=config, params=SimpleNamespace(captions=caption_texts(config)),
+    # the params the rules pass to their captions (validation_summary: the validation block, seed)
+    params = SimpleNamespace(captions=caption_texts(config), validation=config["validation"],
+                             seed=config["seed"])
+    smk = SimpleNamespace(config=config, params=params,
                           wildcards=SimpleNamespace(outcome="ln_pc_exp"))
     env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     out = {}
