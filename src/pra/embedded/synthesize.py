@@ -31,7 +31,6 @@ headers are fixed, so the same seed and scale give byte-identical files.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -47,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyreadstat
 
+from pra.digests import sha256
 from pra.embedded import layout
 from pra.embedded.archives import pack_year
 from pra.embedded.stata7 import write_dta110
@@ -428,11 +428,7 @@ def table2_truth(truth: pd.DataFrame, bands=BANDS_KM) -> dict:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256(path)
 
 
 # --------------------------------------------------------------------------------------------

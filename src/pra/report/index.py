@@ -6,7 +6,6 @@ YAML with sorted keys; package versions are recorded (they change the numbers, n
 """
 from __future__ import annotations
 
-import hashlib
 from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -14,6 +13,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 import yaml
 
+from pra.digests import sha256  # one home for file digests
 from pra.io import write_text_atomic
 
 PACKAGES = ["pra", "snakemake", "pyfixest", "pandas", "numpy", "statsmodels", "duckdb", "matplotlib",
@@ -61,14 +61,6 @@ DESCRIPTIONS: list[tuple[str, str]] = [
     ("results/harmonised/*", "Harmonised ENAHO household table"),
     ("results/ledger/*", "Sample ledger: row counts with reasons"),
 ]
-
-
-def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def describe(path: str, words: Mapping[str, str] | None = None) -> str:
