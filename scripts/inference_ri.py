@@ -7,6 +7,7 @@ import logging
 
 import pandas as pd
 
+from pra.inference import ri_model
 from pra.inference.outputs import ri_summary
 from pra.io import write_csv_atomic, write_parquet_atomic
 
@@ -17,10 +18,10 @@ def main(smk) -> None:
     draws = pd.concat([pd.read_parquet(p) for p in smk.input.chunks], ignore_index=True).sort_values("map")
     store = pd.read_parquet(smk.input.store)
     row = store[(store["family"] == "base") & (store["outcome"] == ri["outcome"])
-                & (store["model"] == int(ri["model"])) & (store["term"] == "D")]
+                & (store["model"] == ri_model(cfg)) & (store["term"] == "D")]
     if len(row) != 1:
         raise ValueError(f"inference_ri: {len(row)} base rows for outcome {ri['outcome']!r}, model "
-                         f"{ri['model']} in {smk.input.store} (inference.ri.outcome/model must be a Table 6 cell)")
+                         f"{ri_model(cfg)} in {smk.input.store} (inference.ri.outcome/model must be a Table 6 cell)")
     summary = ri_summary(float(row["coef"].iloc[0]), draws, cfg)
     write_parquet_atomic(draws.reset_index(drop=True), smk.output.draws)
     write_csv_atomic(summary, smk.output.summary)

@@ -62,8 +62,17 @@ def validate(config: dict) -> dict:
         raise ConfigError(f"config key {key_path(err.absolute_path)}: {err.message}")
     config = copy.deepcopy(config)
     _fill_defaults(schema, config)
+    _resolve(config)
     check(config)
     return config
+
+
+def _resolve(config: dict) -> None:
+    """Defaults that follow other keys: the randomisation inference's model is, unless set, the
+    first of ``did.models`` (a run estimating model 3 only needs no inference block of its own)."""
+    ri = (config.get("inference") or {}).get("ri")
+    if ri is not None and ri.get("model") is None:
+        ri["model"] = int(config["did"]["models"][0])  # as pra.inference.ri_model reads it
 
 
 def key_path(parts) -> str:

@@ -15,7 +15,7 @@ INFERENCE_TABLES = ["inference_se6", "inference_se16", "inference_multiple", "in
                     "inference_curve", "inference_honest"]
 INFERENCE_FIGURES = ["inference_ri_placebo", "inference_effect_curve", "inference_honest_sensitivity"]
 
-__all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "ri_chunks", "inference_words",
+__all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "ri_chunks", "ri_model", "inference_words",
            "inference_captions"]
 
 
@@ -32,6 +32,13 @@ def ri_chunks(config: Mapping) -> dict[str, tuple[int, int]]:
         key = f"{a}-{min(size, P - a)}"
         out[hashlib.sha1(key.encode("ascii")).hexdigest()[:10]] = (a, min(size, P - a))
     return out
+
+
+def ri_model(config: Mapping) -> int:
+    """The randomisation inference's Table 6 model: ``inference.ri.model``, or the first of
+    ``did.models`` when it is null (as :func:`pra.config.validate` resolves it)."""
+    m = config["inference"]["ri"].get("model")
+    return int(config["did"]["models"][0] if m is None else m)
 
 
 def _num(x) -> str:
@@ -51,7 +58,7 @@ def inference_words(config: Mapping) -> dict[str, str]:
         "boot": f"{int(b['reps'])} draws, {' and '.join(b['weights'])} weights, clusters {', '.join(b['clusters'])}",
         "multiple": f"{int(mc['reps'])} joint draws, {mc['weights']} weights, one per {mc['cluster']}",
         "ri": f"{int(ri['draws'])} placebo maps in {len(ri_chunks(config))} chunk(s)",
-        "ri_outcome": f"{ri['outcome']}, model {int(ri['model'])}",
+        "ri_outcome": f"{ri['outcome']}, model {ri_model(config)}",
         "curve": f"{inf['curve']['outcome']}, comparison localities at >= {_num(inf['curve']['control_km'])} km",
         "mbar": ", ".join(_num(m) for m in inf["honest"]["mbar"]),
         "m": ", ".join(_num(m) for m in inf["honest"]["m"]),

@@ -28,6 +28,7 @@ from scipy import stats
 from pra.did.specs import build_specs, spec_records
 from pra.did.subgroups import SUBGROUPS, level_label
 
+from . import ri_model
 from .clustering import crv1_vcov
 from .curve import effect_curve, locality_changes
 from .design import build_design
@@ -166,7 +167,7 @@ def ri_setup(sample: pd.DataFrame, centres: pd.DataFrame, localities: pd.DataFra
     sample's localities with coordinates."""
     ri = config["inference"]["ri"]
     spec = next(s for s in base_specs(config)
-                if s["outcome"] == ri["outcome"] and int(s["model"]) == int(ri["model"]))
+                if s["outcome"] == ri["outcome"] and int(s["model"]) == ri_model(config))
     design, terms = spec_design(sample, spec, keep=["latitude", "longitude"])
     from pra.ingest.centres import prepare_centres
 
@@ -206,7 +207,7 @@ def ri_summary(observed: float, placebo: pd.DataFrame, config: Mapping) -> pd.Da
     ri = config["inference"]["ri"]
     ok = placebo["coef"].notna()
     return pd.DataFrame([{
-        "outcome": ri["outcome"], "model": int(ri["model"]), "coef": float(observed),
+        "outcome": ri["outcome"], "model": ri_model(config), "coef": float(observed),
         "pvalue_ri": ri_pvalue(observed, placebo["coef"].to_numpy(float)),
         "maps": int(len(placebo)), "maps_used": int(ok.sum()),
         "maps_without_treated_or_control": int((~ok).sum()),
