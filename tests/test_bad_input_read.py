@@ -68,6 +68,12 @@ def _items(rows, item_start: str) -> list[dict]:
     return [r for r in rows if r["item"].startswith(item_start)]
 
 
+def _text_in(df: pd.DataFrame, column: str, key: tuple, text: str) -> None:
+    """Write ``text`` into numeric ``column`` of household ``key`` (the column becomes text)."""
+    df[column] = df[column].astype(object)
+    df.loc[_rows(df, key), column] = text
+
+
 def _stops(tmp_path, deflators, year, tabs, *needles, checks=None):
     """Harmonise ``year`` from ``tabs``; assert it stops with every needle in the message."""
     F.write_year(tmp_path, year, tabs=tabs)
@@ -144,18 +150,14 @@ def test_decimal_comma_repair_switched_off_stops(tmp_path, deflators):
 
 def test_text_in_coordinates_stops(tmp_path, deflators):
     tabs = F.tables(2008)
-    m = tabs["100"]
-    m["longitud"] = m["longitud"].astype(object)
-    m.loc[_rows(m, H2K), "longitud"] = "71°54'W"
+    _text_in(tabs["100"], "longitud", H2K, "71°54'W")
     _stops(tmp_path, deflators, 2008, tabs, "year 2008", "enaho01-2008-100.csv", "'longitud'",
            "data rows [2]", "71°54'W", "max_parse_failures.coordinates allows 0")
 
 
 def test_text_in_coordinates_tolerated_is_reported(tmp_path, deflators):
     tabs = F.tables(2008)
-    m = tabs["100"]
-    m["longitud"] = m["longitud"].astype(object)
-    m.loc[_rows(m, H2K), "longitud"] = "71°54'W"
+    _text_in(tabs["100"], "longitud", H2K, "71°54'W")
     F.write_year(tmp_path, 2008, tabs=tabs)
     table, _, rep = harmonise_year(tmp_path, deflators, 2008, F.centres(),
                                    checks={"max_parse_failures": {"coordinates": 1}})
@@ -167,18 +169,14 @@ def test_text_in_coordinates_tolerated_is_reported(tmp_path, deflators):
 
 def test_text_in_expenditure_stops_by_default(tmp_path, deflators):
     tabs = F.tables(2012)
-    s = tabs["sumaria"]
-    s["gashog2d"] = s["gashog2d"].astype(object)
-    s.loc[_rows(s, H2K), "gashog2d"] = "n/a"
+    _text_in(tabs["sumaria"], "gashog2d", H2K, "n/a")
     _stops(tmp_path, deflators, 2012, tabs, "year 2012", "sumaria-2012.dta", "'gashog2d'",
            "'n/a'", "data rows [2]", "expenditure")
 
 
 def test_text_in_weight_stops(tmp_path, deflators):
     tabs = F.tables(2008)
-    s = tabs["sumaria"]
-    s["factor07"] = s["factor07"].astype(object)
-    s.loc[_rows(s, H5K), "factor07"] = "sesenta"
+    _text_in(tabs["sumaria"], "factor07", H5K, "sesenta")
     _stops(tmp_path, deflators, 2008, tabs, "sumaria-2008.csv", "'factor07'", "'sesenta'",
            "data rows [3]", "weights")
 
@@ -201,9 +199,7 @@ def test_text_in_household_key_stops(tmp_path, deflators):
 
 def test_text_in_other_column_counted_not_stopped(tmp_path, deflators, clean_2008):
     tabs = F.tables(2008)
-    m = tabs["100"]
-    m["p104"] = m["p104"].astype(object)
-    m.loc[_rows(m, H5K), "p104"] = "uno"
+    _text_in(tabs["100"], "p104", H5K, "uno")
     F.write_year(tmp_path, 2008, tabs=tabs)
     table, _, rep = harmonise_year(tmp_path, deflators, 2008, F.centres())
     [e] = [r for r in rep["health"] if r["column"] == "p104"]

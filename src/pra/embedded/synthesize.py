@@ -427,10 +427,6 @@ def table2_truth(truth: pd.DataFrame, bands=BANDS_KM) -> dict:
     return out
 
 
-def _sha256(path: Path) -> str:
-    return sha256(path)
-
-
 # --------------------------------------------------------------------------------------------
 # orchestration
 # --------------------------------------------------------------------------------------------
@@ -520,7 +516,7 @@ def _write_rest(geo, hh, root: Path, rows: dict[str, int]) -> None:
 
 def _finish_tree(root: Path, rows: dict[str, int], hh, geo, *, seed: int, scale: float) -> dict:
     """Check the files against the layout and write truth.json (checksums, planted values)."""
-    files = {rel: {"rows": rows[rel], "sha256": _sha256(root / rel)} for rel in sorted(rows)}
+    files = {rel: {"rows": rows[rel], "sha256": sha256(root / rel)} for rel in sorted(rows)}
     expected = set(layout.all_files()) - {"truth.json"}
     if set(files) != expected:
         raise SynthesizeError(f"written files differ from layout.all_files(): "

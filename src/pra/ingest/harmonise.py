@@ -101,8 +101,8 @@ class _Ctx:
                             for c in cols}, index=df.index)
         failed = df[cols].notna() & num.isna()  # before INEI's missing codes are set missing
         self._missing_codes(module, num)
-        # failing codes and ranges counted from the masks below (no second, pandera pass over
-        # the same checks), for the columns the raw schema checks (S.raw_schema)
+        # failing codes and ranges counted from the masks below, for the required columns
+        # (S.required_columns) with their codes (S.CODES) and ranges (S.RANGES)
         counts: dict[str, dict[str, dict]] = {"codes": {}, "range": {}}
         checked = set(S.required_columns(module, self.year))
         bad_any = pd.Series(False, index=df.index)

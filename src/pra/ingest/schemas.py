@@ -108,47 +108,6 @@ def required_columns(module: str, year: int) -> list[str]:
     return cols[module]
 
 
-def raw_schema(module: str, year: int) -> pa.DataFrameSchema:
-    """Schema of the numeric view of a raw module: required columns, codes, ranges."""
-    columns: dict[str, pa.Column] = {}
-    need = required_columns(module, year)
-    for c in need:
-        checks = []
-        if c in CODES.get(module, {}):
-            checks.append(pa.Check.isin(CODES[module][c]))
-        if c in RANGES.get(module, {}):
-            lo, hi = RANGES[module][c]
-            checks.append(pa.Check.in_range(lo, hi))
-        columns[c] = pa.Column(nullable=True, checks=checks, required=True)
-    return pa.DataFrameSchema(columns, name=f"{module}-{year}", strict=False, coerce=False)
-
-
-def failure_counts(schema: pa.DataFrameSchema, df: pd.DataFrame) -> dict[str, dict[str, dict]]:
-    """Validate lazily; {'codes'|'range': {column: {value: count}}} of the failing cells.
-
-    Missing columns are not collected here (the readers raise on them before).
-    """
-    out: dict[str, dict[str, dict]] = {"codes": {}, "range": {}}
-    try:
-        schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        fc = err.failure_cases
-        for _, row in fc.iterrows():
-            check = str(row["check"])
-            if check.startswith("isin"):
-                kind = "codes"
-            elif check.startswith("in_range"):
-                kind = "range"
-            else:
-                raise  # not a code/range check: a structural failure, stop the run
-            col = str(row["column"])
-            val = row["failure_case"]
-            key = str(int(val)) if isinstance(val, float) and float(val).is_integer() else str(val)
-            bucket = out[kind].setdefault(col, {})
-            bucket[key] = bucket.get(key, 0) + 1
-    return out
-
-
 # --- harmonised table (contract §3) ---------------------------------------------------------
 
 SANITATION = ["public_in", "public_out", "septic", "latrine_pit", "river", "none_other"]
