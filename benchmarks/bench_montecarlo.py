@@ -10,9 +10,15 @@ Run: python benchmarks/bench_montecarlo.py [--scale 1] [--draws 2] [--reps 200] 
 """
 from __future__ import annotations
 
+import os
+
+# one BLAS/OpenMP/numba thread, as the Snakefile sets for every job (a chunk job is what is timed;
+# a multi-threaded BLAS on a shared 2-core machine spends its time spin-waiting)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import argparse
 import copy
-import os
 import time
 from pathlib import Path
 

@@ -132,12 +132,14 @@ def test_harness_matching_equals_run_matching(in_memory):
 
 
 def test_harness_dd_estimates_equal_the_pipeline_batch(in_memory):
-    """Adding the τ regressions to the batch leaves every estimate as run_batch gives it."""
+    """The harness's fast DD (pra.validate.fastdd: one demeaning per sample) gives run_batch's
+    (pyfixest's) estimates, SEs, p-values, intervals and N to 1e-10, and its estimands are
+    run_batch's coefficients of the same specs with τ as outcome."""
     import yaml
 
     from pra.did.batch import run_batch
-    from pra.validate.draw import Settings, dd_specs, run_dd
-    from pra.validate.estimands import spatial_effects
+    from pra.validate.draw import Settings, _tau_spec, dd_specs, run_dd
+    from pra.validate.estimands import spatial_effects, tau_column
 
     from workflow import ROOT
 
@@ -145,12 +147,21 @@ def test_harness_dd_estimates_equal_the_pipeline_batch(in_memory):
     config["validation"].update(scale=SCALE, estimators=["table6", "table7", "table8", "radius"])
     specs = dd_specs(Settings.from_config(config))
     space = in_memory["space"]
-    got = run_dd(space, spatial_effects(in_memory["hh"]), specs, "locality")
+    effects = spatial_effects(in_memory["hh"])
+    got = run_dd(space, effects, specs, "locality")
     ref = run_batch(space, specs, cluster="locality")
     ref = ref[ref["role"] == "treatment"]
     assert len(got) == len(ref)
-    np.testing.assert_array_equal(got["estimate"].to_numpy(), ref["coef"].to_numpy())
-    np.testing.assert_array_equal(got["se"].to_numpy(), ref["se"].to_numpy())
+    assert got["term"].tolist() == ref["term"].tolist()
+    for a, b in [("estimate", "coef"), ("se", "se"), ("pvalue", "pvalue"), ("ci_low", "ci_low"),
+                 ("ci_high", "ci_high"), ("nobs", "nobs")]:
+        np.testing.assert_allclose(got[a].to_numpy(float), ref[b].to_numpy(float), rtol=0, atol=1e-10, err_msg=a)
+    data = space.merge(effects, on="hh_id", how="left", validate="1:1")
+    for o in {s["outcome"] for s in specs}:
+        data[tau_column(o)] = data[tau_column(o)].where(data[o].notna())
+    tau_ref = run_batch(data, [_tau_spec(s) for s in specs], cluster="locality")
+    tau_ref = tau_ref[tau_ref["role"] == "treatment"]
+    np.testing.assert_allclose(got["estimand"].to_numpy(), tau_ref["coef"].to_numpy(float), rtol=0, atol=1e-10)
     # placebo starts and subjective poverty: τ is 0 on every row, so is the estimand
     zero = (got["table"] == "Table 8") | (got["outcome"] == "subj_poor_living")
     assert (got.loc[zero, "estimand"] == 0).all()

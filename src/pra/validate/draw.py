@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pra.did.batch import run_batch
 from pra.embedded.model import HouseholdModel
-from pra.did.specs import build_specs, prep_key, prepare_sample, spec_id
+from pra.did.specs import build_specs, prep_key, spec_id
 from pra.matching.kernel import kernel_did
 from pra.matching.outputs import separating_covariates
 from pra.matching.sample import COVARIATES, estimation_rows
 from pra.validate import frames as F
+from pra.validate.fastdd import run_specs
 from pra.validate.estimands import SPATIAL_ZERO_EFFECT, spatial_effects, survey_effects, tau_column
 
 log = logging.getLogger(__name__)
@@ -131,39 +131,31 @@ def _treated_indicator(frame: pd.DataFrame, spec: dict, term: str) -> pd.Series:
 def run_dd(space: pd.DataFrame, effects: pd.DataFrame, specs: list[dict], cluster: str) -> pd.DataFrame:
     """Estimates and estimands of ``specs`` on the sample space of one draw.
 
-    The estimand of a spec is the coefficient of the same regression with τ as outcome; where τ
-    is 0 on every row of the spec's sample (placebo starts, subjective poverty) it is 0 without
-    a regression."""
+    The estimand of a spec is the coefficient of the same regression with τ as outcome, on the
+    same rows (:func:`pra.validate.fastdd.run_specs`, which equals the pipeline's ``run_batch``
+    to 1e-10 and demeans each sample once for the outcome and its τ)."""
     outcomes = sorted({s["outcome"] for s in specs})
     data = space.merge(effects, on="hh_id", how="left", validate="1:1")
     for o in outcomes:  # τ where the outcome is observed: both regressions use the same rows
         data[tau_column(o)] = data[tau_column(o)].where(data[o].notna())
     prepared: dict[str, pd.DataFrame] = {}
-    for s in specs:
-        key = prep_key(s)
-        if key not in prepared:
-            prepared[key] = prepare_sample(data, s)[0]
-    taus = {s["spec_id"]: _tau_spec(s) for s in specs
-            if prepared[prep_key(s)][tau_column(s["outcome"])].fillna(0).ne(0).any()}
-    with warnings.catch_warnings():  # τ ≡ 0 in a cell: its t statistic and R² are 0/0
-        warnings.filterwarnings("ignore", "invalid value encountered in (scalar )?divide", RuntimeWarning)
-        est = run_batch(data, specs + list(taus.values()), cluster=cluster)
-    est = est[est["role"] == "treatment"]
+    est = run_specs(data, specs, cluster, {s["spec_id"]: [tau_column(s["outcome"])] for s in specs},
+                    frames=prepared)
     by_id = {sid: g for sid, g in est.groupby("spec_id", sort=False)}
     rows = []
     for s in specs:
         e = by_id[s["spec_id"]]
-        t = by_id[taus[s["spec_id"]]["spec_id"]].set_index("term")["coef"] if s["spec_id"] in taus else None
+        t = e[e["outcome"] == tau_column(s["outcome"])].set_index("term")["coef"]
         frame = prepared[prep_key(s)]
         name, table = _estimator_name(s)
-        for r in e.itertuples(index=False):
+        for r in e[e["outcome"] == s["outcome"]].itertuples(index=False):
             on = _treated_indicator(frame, s, r.term) & frame[s["outcome"]].notna()
             planted = float(frame.loc[on, tau_column(s["outcome"])].mean()) if on.any() else 0.0
             rows.append({"estimator": name, "design": "spatial DD", "table": table,
                          "model": int(s["model"]), "outcome": s["outcome"], "term": r.term,
                          "estimate": r.coef, "se": r.se, "pvalue": r.pvalue, "ci_low": r.ci_low,
-                         "ci_high": r.ci_high, "nobs": int(r.nobs),
-                         "estimand": float(t[r.term]) if t is not None else 0.0, "planted": planted})
+                         "ci_high": r.ci_high, "nobs": int(r.nobs), "estimand": float(t[r.term]),
+                         "planted": planted})
     return pd.DataFrame(rows)
 
 
