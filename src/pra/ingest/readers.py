@@ -203,15 +203,18 @@ def _canonical_name(name: str, year_col: str | None) -> str:
 def normalise_id(values: pd.Series, width: int, strip_zeros: bool = True) -> pd.Series:
     """Strip spaces, strip leading zeros, zero-fill to ``width``; numbers read as 5.0 → '5'.
 
-    Missing or blank values stay missing (<NA>) so the caller can report them.
+    Missing or blank values stay missing (<NA>) so the caller can report them. Each distinct
+    value is normalised once (ids repeat: a conglomerate's code is on every member's row).
     """
-    s = values.astype("string").str.strip()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    s = pd.Series(uniques).astype("string").str.strip()
     s = s.str.replace(r"\.0+$", "", regex=True)  # ids stored as floats in some formats
     blank = s.isna() | (s == "")
     if strip_zeros:
         s = s.str.lstrip("0")
         s = s.mask(s == "", "0")  # an all-zero id is the id 0, not a blank
-    return s.str.zfill(width).mask(blank)
+    norm = s.str.zfill(width).mask(blank).array
+    return pd.Series(norm.take(codes, allow_fill=True), index=values.index, name=values.name, dtype="string")
 
 
 def normalise_keys(df: pd.DataFrame) -> pd.DataFrame:
