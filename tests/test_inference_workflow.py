@@ -119,12 +119,16 @@ def test_captions_follow_the_config():
     assert len(rsts) == 9
     text = {p.stem: env.from_string(p.read_text(encoding="utf-8")).render(snakemake=smk) for p in rsts}
     assert "Conley spatial HAC at 7, 30 km" in text["se6"] and "30 placebo maps" in text["ri_placebo"]
+    assert "covariance of the bins: clustered by ubigeo" in text["effect_curve"]
+    cfg["inference"]["curve"]["cluster"] = None
+    assert inference_captions(cfg)["curve_vcov"] == "localities independent"
 
 
 def test_config_cross_checks():
     import pra.config as pc
 
     for over, key in [({"inference": {"curve": {"control_km": 25}}}, "inference.curve.control_km"),
+                      ({"inference": {"curve": {"cluster": "ubigeoo"}}}, "inference.curve.cluster"),
                       ({"inference": {"ri": {"outcome": "poverty_gap"}}}, "inference.ri.outcome"),
                       ({"inference": {"ri": {"model": 3}}, "did": {"models": [1, 2]}}, "inference.ri.model")]:
         with pytest.raises(pc.ConfigError, match=key.replace(".", r"\.")):

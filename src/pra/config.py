@@ -124,7 +124,8 @@ def check(config: dict) -> None:
 
 def check_inference(config: dict) -> None:
     """The chapter's outcomes and model are cells of the study's DD; the curve's comparison
-    localities lie between the treatment radius and the edge of the sample space."""
+    localities lie between the treatment radius and the edge of the sample space; the curve's
+    cluster is a column of the data."""
     inf, did, sp = config["inference"], config["did"], config["spatial"]
     outs = list(did["outcomes"])
     for key in ("ri", "curve", "honest"):
@@ -139,6 +140,12 @@ def check_inference(config: dict) -> None:
         raise ConfigError(f"config key inference.curve.control_km: {c} km must lie between the treatment "
                           f"radius ({sp['treatment_radius_km']} km) and the sample space "
                           f"({sp['sample_space_km']} km, exclusive)")
+    cl = inf.get("curve", {}).get("cluster")
+    if cl is not None:
+        from pra.contract import HARMONISED_COLUMNS
+
+        _known("inference.curve.cluster", [cl], HARMONISED_COLUMNS,
+               "a column of the harmonised household table (null: independent localities)")
 
 
 def workflow_config(config: dict) -> dict:

@@ -60,6 +60,8 @@ def inference_words(config: Mapping) -> dict[str, str]:
         "ri": f"{int(ri['draws'])} placebo maps in {len(ri_chunks(config))} chunk(s)",
         "ri_outcome": f"{ri['outcome']}, model {ri_model(config)}",
         "curve": f"{inf['curve']['outcome']}, comparison localities at >= {_num(inf['curve']['control_km'])} km",
+        "curve_vcov": ("localities independent" if inf["curve"].get("cluster") in (None, "locality")
+                       else f"clustered by {inf['curve']['cluster']}"),
         "mbar": ", ".join(_num(m) for m in inf["honest"]["mbar"]),
         "m": ", ".join(_num(m) for m in inf["honest"]["m"]),
         "honest_outcome": inf["honest"]["outcome"],

@@ -12,14 +12,23 @@ repeated cross-sections, so the unit is the **locality** (the study's cluster):
 2. localities closer than ``dist_max_km`` are split into ``J`` quantile-spaced distance bins
    (knots = sample quantiles of their distances, Stata's centile definition, bins ``(k_j,
    k_{j+1}]`` with the first closed: binsreg's convention); the farther ones are the control;
-3. ``τ_j = mean_{l ∈ bin j} Δỹ_l − mean_{l ∈ control} Δỹ_l``; the localities are independent
-   (the study clusters by locality), so ``Var τ_j = s²_j/n_j + s²_c/n_c`` and
-   ``Cov(τ_j, τ_k) = s²_c/n_c`` (the shared control mean);
+3. ``τ_j = mean_{l ∈ bin j} Δỹ_l − mean_{l ∈ control} Δỹ_l``. Its covariance comes from the
+   localities' influence functions: ``ψ_lj = (Δỹ_l − m_j)/n_j`` for ``l`` in bin ``j``,
+   ``−(Δỹ_l − m_c)/n_c`` for every ``j`` if ``l`` is a control locality, 0 otherwise.
+   ``cluster`` (a column constant within each locality, e.g. the district ``ubigeo``): CRV1,
+   ``V = G/(G−1) · (N−1)/(N−K) · Σ_g ψ_g ψ_g'`` with ``ψ_g`` the sum over the cluster's
+   localities, ``N`` the localities, ``K = J + 1`` (Stata's ``regress, vce(cluster)`` factor for
+   the regression of ``Δỹ_l`` on the bin dummies and a constant, which is this estimator), and
+   t(G−1). Localities of one district share its district × year shocks, so they are not
+   independent. ``cluster=None`` (or the locality itself): independent localities,
+   ``Var τ_j = s²_j/n_j + s²_c/n_c``, ``Cov(τ_j, τ_k) = s²_c/n_c`` (the shared control mean), and
+   the normal. Both treat the control localities' yearly means of step 1 as known;
 4. ``J`` is binsreg's IMSE-optimal (direct plug-in) choice for the piecewise-constant fit of
    ``Δỹ`` on distance among the close localities (``binsreg.binsregselect``), unless given;
 5. the uniform band uses the sup-t critical value: the ``level`` quantile of ``max_j |Z_j|`` for
-   ``Z ~ N(0, corr(τ̂))``, simulated with ``nsims`` seeded draws (Montiel Olea and
-   Plagborg-Møller 2019; binsreg's confidence band with piecewise-constant fits).
+   ``Z ~ N(0, corr(τ̂))`` (multivariate t(G−1) when clustered), simulated with ``nsims`` seeded
+   draws (Montiel Olea and Plagborg-Møller 2019; binsreg's confidence band with
+   piecewise-constant fits).
 """
 from __future__ import annotations
 
@@ -29,14 +38,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .clustering import cluster_meat
+
 __all__ = ["EffectCurve", "locality_changes", "quantile_knots", "bin_index", "select_nbins",
-           "sup_t_critical", "effect_curve"]
+           "sup_t_critical", "influence", "tau_vcov", "effect_curve"]
 
 
 @dataclass(frozen=True)
 class EffectCurve:
     """``bins``: one row per distance bin (bin, d_low, d_high, n_localities, tau, se, ci_low,
-    ci_high, band_low, band_high); the control ring starts at ``dist_max_km``."""
+    ci_high, band_low, band_high); the control ring starts at ``dist_max_km``. ``cluster``: the
+    column the covariance clusters on (None: independent localities), ``n_clusters`` its G;
+    ``vcov``: the covariance of the τ̂."""
 
     bins: pd.DataFrame
     nbins: int
@@ -46,14 +59,19 @@ class EffectCurve:
     crit_band: float
     level: float
     dropped: dict[str, int] = field(default_factory=dict)
+    cluster: str | None = None
+    n_clusters: int | None = None
+    vcov: np.ndarray | None = field(default=None, repr=False)
 
 
 def locality_changes(sample: pd.DataFrame, outcome: str, dist_max_km: float,
                      locality: str = "locality", dist: str = "dist_km", post: str = "post",
-                     year: str = "year") -> tuple[pd.DataFrame, dict[str, int]]:
+                     year: str = "year", cluster: str | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Per locality: distance, Δỹ (post − pre mean of the control-year-demeaned outcome),
-    n_pre, n_post. Localities seen in one period only are dropped (counted)."""
-    cols = [outcome, locality, dist, post, year]
+    n_pre, n_post (and the ``cluster`` column, which must be constant within a locality).
+    Localities seen in one period only are dropped (counted)."""
+    extra = [cluster] if cluster not in (None, locality) else []
+    cols = [outcome, locality, dist, post, year] + extra
     missing = [c for c in cols if c not in sample.columns]
     if missing:
         raise KeyError(f"inference.curve: column(s) {missing} not in the sample")
@@ -75,6 +93,13 @@ def locality_changes(sample: pd.DataFrame, outcome: str, dist_max_km: float,
     out = pd.DataFrame({"locality": g.index, "dist_km": d.to_numpy(),
                         "dy": (g[("mean", 1)] - g[("mean", 0)]).to_numpy(),
                         "n_pre": g[("size", 0)].to_numpy(int), "n_post": g[("size", 1)].to_numpy(int)})
+    if extra:
+        # the influence of a locality goes to one cluster: clusters must nest the localities
+        per = f.groupby(locality)[cluster].nunique().loc[g.index]
+        if (per > 1).any():
+            raise ValueError(f"inference.curve: cluster {cluster!r} is not constant within "
+                             f"{int((per > 1).sum())} localities (e.g. {per[per > 1].index[0]!r})")
+        out["cluster"] = f.groupby(locality)[cluster].first().loc[g.index].to_numpy()
     return out.reset_index(drop=True), dropped
 
 
@@ -101,38 +126,81 @@ def select_nbins(dy: np.ndarray, dist: np.ndarray) -> int:
     return int(res.nbinsdpi)
 
 
-def sup_t_critical(corr: np.ndarray, level: float, nsims: int, seed: int) -> float:
-    """The ``level`` quantile of max_j |Z_j|, Z ~ N(0, corr), from ``nsims`` seeded draws."""
+def sup_t_critical(corr: np.ndarray, level: float, nsims: int, seed: int, df: int | None = None) -> float:
+    """The ``level`` quantile of max_j |Z_j|, Z ~ N(0, corr) (multivariate t with ``df`` degrees
+    of freedom if given: Z / √(χ²_df / df), one χ² per draw), from ``nsims`` seeded draws."""
     rng = np.random.default_rng(seed)
     L = np.linalg.cholesky(corr + 1e-14 * np.eye(len(corr)))
     Z = rng.standard_normal((nsims, len(corr))) @ L.T
+    if df is not None:
+        Z /= np.sqrt(rng.chisquare(df, nsims) / df)[:, None]
     return float(np.quantile(np.abs(Z).max(axis=1), level))
 
 
+def influence(dy: np.ndarray, bins: np.ndarray, nbins: int) -> np.ndarray:
+    """Influence (n × J) of each locality on τ̂_j = mean_{bin j} Δỹ − mean_{control} Δỹ; ``bins``
+    is the bin (0..J−1) of each locality, −1 for the control localities."""
+    dy, bins = np.asarray(dy, float), np.asarray(bins)
+    psi = np.zeros((len(dy), nbins))
+    for j in range(nbins):
+        inj = bins == j
+        psi[inj, j] = (dy[inj] - dy[inj].mean()) / inj.sum()
+    c = bins == -1
+    psi[c, :] = (-(dy[c] - dy[c].mean()) / c.sum())[:, None]
+    return psi
+
+
+def tau_vcov(dy: np.ndarray, bins: np.ndarray, nbins: int, cluster: np.ndarray | None = None
+             ) -> tuple[np.ndarray, int | None]:
+    """Covariance (J × J) of the τ̂ and the cluster count: CRV1 by ``cluster`` (one label per
+    locality), or independent localities with per-group variances if ``cluster`` is None."""
+    dy, bins = np.asarray(dy, float), np.asarray(bins)
+    if cluster is None:
+        v = np.array([dy[bins == j].var(ddof=1) / (bins == j).sum() for j in range(nbins)])
+        c = dy[bins == -1]
+        return np.full((nbins, nbins), c.var(ddof=1) / len(c)) + np.diag(v), None
+    codes = pd.factorize(np.asarray(cluster), sort=False)[0]
+    if (codes < 0).any():
+        raise ValueError("inference.curve: a locality without a cluster label")
+    G, N, K = int(codes.max()) + 1, len(dy), nbins + 1
+    if G < 2:
+        raise ValueError("inference.curve: one cluster only; the clustered covariance is undefined")
+    return G / (G - 1) * (N - 1) / (N - K) * cluster_meat(influence(dy, bins, nbins), codes), G
+
+
 def effect_curve(sample: pd.DataFrame, outcome: str, dist_max_km: float, nbins: int | None = None,
-                 level: float = 0.95, nsims: int = 10_000, seed: int = 0, **cols) -> EffectCurve:
-    """The effect as a function of distance, with pointwise CIs and a uniform band."""
-    ch, dropped = locality_changes(sample, outcome, dist_max_km, **cols)
-    near = ch[ch["dist_km"] < dist_max_km]
-    ctrl = ch[ch["dist_km"] >= dist_max_km]
+                 level: float = 0.95, nsims: int = 10_000, seed: int = 0, cluster: str | None = None,
+                 **cols) -> EffectCurve:
+    """The effect as a function of distance, with pointwise CIs and a uniform band; ``cluster``:
+    the column the covariance of the τ̂ clusters on (None or the locality column: independent
+    localities)."""
+    if cluster is not None and cluster == cols.get("locality", "locality"):
+        cluster = None  # one locality per cluster: the independent-localities covariance
+    ch, dropped = locality_changes(sample, outcome, dist_max_km, cluster=cluster, **cols)
+    is_near = (ch["dist_km"] < dist_max_km).to_numpy()
+    near = ch[is_near]
     selection = "fixed"
     if nbins is None:
         nbins, selection = select_nbins(near["dy"], near["dist_km"]), "binsreg-dpi"
     knots = quantile_knots(near["dist_km"].to_numpy(), nbins)
-    j = bin_index(near["dist_km"].to_numpy(), knots)
-    grp = near.assign(bin=j).groupby("bin")["dy"]
-    n_j, m_j, v_j = grp.size(), grp.mean(), grp.var(ddof=1)
-    if len(n_j) < nbins or (n_j < 2).any():
-        raise ValueError(f"inference.curve: {nbins} bins leave a bin with < 2 localities ({n_j.to_dict()})")
-    n_c, m_c, v_c = len(ctrl), ctrl["dy"].mean(), ctrl["dy"].var(ddof=1)
-    tau = (m_j - m_c).to_numpy()
-    cov = np.full((nbins, nbins), v_c / n_c) + np.diag((v_j / n_j).to_numpy())
+    b = np.full(len(ch), -1)
+    b[is_near] = bin_index(near["dist_km"].to_numpy(), knots)
+    n_j = np.bincount(b[is_near], minlength=nbins)
+    if (n_j < 2).any():
+        raise ValueError(f"inference.curve: {nbins} bins leave a bin with < 2 localities "
+                         f"({dict(enumerate(n_j.tolist()))})")
+    dy = ch["dy"].to_numpy(float)
+    n_c = int((b == -1).sum())
+    tau = np.array([dy[b == j].mean() for j in range(nbins)]) - dy[b == -1].mean()
+    cov, G = tau_vcov(dy, b, nbins, None if cluster is None else ch["cluster"].to_numpy())
     se = np.sqrt(np.diag(cov))
-    z = stats.norm.ppf(0.5 + level / 2)
-    crit = sup_t_critical(cov / np.outer(se, se), level, nsims, seed)
+    df = None if G is None else G - 1
+    q = (stats.norm() if df is None else stats.t(df)).ppf(0.5 + level / 2)
+    crit = sup_t_critical(cov / np.outer(se, se), level, nsims, seed, df)
     bins = pd.DataFrame({
         "bin": np.arange(1, nbins + 1), "d_low": knots[:-1], "d_high": knots[1:],
-        "n_localities": n_j.to_numpy(int), "tau": tau, "se": se,
-        "ci_low": tau - z * se, "ci_high": tau + z * se,
+        "n_localities": n_j.astype(int), "tau": tau, "se": se,
+        "ci_low": tau - q * se, "ci_high": tau + q * se,
         "band_low": tau - crit * se, "band_high": tau + crit * se})
-    return EffectCurve(bins, int(nbins), selection, float(dist_max_km), int(n_c), crit, level, dropped)
+    return EffectCurve(bins, int(nbins), selection, float(dist_max_km), n_c, crit, level, dropped,
+                       cluster, G, cov)

@@ -225,7 +225,8 @@ def curve_frame(sample: pd.DataFrame, config: Mapping):
     from pra.did.specs import prepare_sample
 
     frame, _ = prepare_sample(sample, spec)
-    args = dict(level=float(config["inference"]["level"]), nsims=int(cc["nsims"]), seed=int(config["seed"]))
+    args = dict(level=float(config["inference"]["level"]), nsims=int(cc["nsims"]), seed=int(config["seed"]),
+                cluster=cc["cluster"])
     if cc.get("nbins") is not None:
         return effect_curve(frame, cc["outcome"], float(cc["control_km"]), nbins=int(cc["nbins"]), **args)
     try:

@@ -174,6 +174,14 @@ def ri_table(summary: pd.DataFrame, config: Mapping) -> Table:
     return t
 
 
+def curve_vcov_text(cluster: str | None, n_clusters: int | None) -> str:
+    """How the curve's covariance treats the localities (the table's note)."""
+    if cluster is None:
+        return "Covariance: localities independent (normal critical values)."
+    return (f"Covariance: CRV1 clustered by {cluster_text(cluster)}, {int(n_clusters)} clusters, "
+            f"t({int(n_clusters) - 1}) critical values.")
+
+
 def curve_table(bins: pd.DataFrame, meta: Mapping, config: Mapping) -> Table:
     t = Table("inference_curve", "Effect curve over distance (Butts 2023)",
               ["Localities", "Effect", "SE", "Pointwise CI", "Uniform band"])
@@ -186,7 +194,8 @@ def curve_table(bins: pd.DataFrame, meta: Mapping, config: Mapping) -> Table:
                 f"comparison localities' change (at ≥ {km(meta['control_km'])} km, {int(meta['n_control'])} "
                 f"localities). Bins: {int(meta['nbins'])}, quantile-spaced ({meta['selection']}). Uniform "
                 f"band: sup-t critical value {meta['crit_band']:.3f} "
-                f"({round(100 * float(meta['level']))}%). The study's treatment radius is "
+                f"({round(100 * float(meta['level']))}%). {curve_vcov_text(meta['cluster'], meta['n_clusters'])} "
+                f"The study's treatment radius is "
                 f"{km(config['spatial']['treatment_radius_km'])} km."]
     return t
 
@@ -303,5 +312,6 @@ def plot_honest(ci: pd.DataFrame, bd: pd.DataFrame, paths: Sequence[str]) -> Non
 def curve_meta(curve, outcome: str) -> dict:
     return {"outcome": outcome, "control_km": curve.dist_max_km, "n_control": curve.n_control,
             "nbins": curve.nbins, "selection": curve.selection, "crit_band": curve.crit_band,
-            "level": curve.level, "dropped": curve.dropped}
+            "level": curve.level, "dropped": curve.dropped, "cluster": curve.cluster,
+            "n_clusters": curve.n_clusters}
 
