@@ -109,3 +109,13 @@ def test_settings_accept_the_inference_estimator(config):
     cfg = copy.deepcopy(config)
     cfg["validation"]["estimators"] = ["inference"]
     assert Settings.from_config(cfg).estimators == ("inference",)
+
+
+@pytest.mark.parametrize("name,enabled", [("coverage_shocks_on.yaml", True), ("coverage_shocks_off.yaml", False)])
+def test_documented_coverage_settings_draw_what_they_say(name, enabled):
+    """The two documented runs (docs/inference.md) differ in the shocks: config.yaml's
+    validation.data_embedded turns them off by default, so the shocks-on file must turn them on."""
+    from pra.validate.inference import _config
+
+    cfg = _config([ROOT / "config.yaml", ROOT / "docs" / "validation" / name])
+    assert Settings.from_config(cfg).config["data"]["embedded"]["shocks"]["enabled"] is enabled
