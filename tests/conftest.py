@@ -2,7 +2,11 @@
 
 - ``pipeline_run``: the whole test-size workflow, run once per test session (tests that use it run
   Snakemake and must be marked ``workflow``: collection stops otherwise).
-- ``embedded_tree``: the embedded data at test size, generated once per session (read only).
+- ``embedded_geography``: the generator's geography at test size (scale 0.1, seed 20140601, the
+  stream ``synthesize`` draws it from), drawn once per run (read only).
+- ``embedded_tree``: the embedded data at test size, generated once per run from that geography
+  (read only).
+- ``embedded_harmonised``: ``harmonise_year`` on each year of ``embedded_tree``, once per run.
 - ``make_snakemake``: the ``snakemake`` object a rule's script receives (Snakemake's own class),
   for calling ``scripts/*.py``'s ``main`` directly.
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import importlib.util
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -29,35 +34,121 @@ def pipeline_run(tmp_path_factory):
     return workdir
 
 
+TEST_SCALE, TEST_SEED = 0.1, 20140601  # the test-size embedded data
+
+
+def _shared_dir(tmp_path_factory) -> Path | None:
+    """The run's temporary folder common to every pytest-xdist worker (None without xdist)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return tmp_path_factory.getbasetemp().parent
+
+
+def once_per_run(tmp_path_factory, name: str, build):
+    """``build()``, computed once per test run: without xdist a session fixture's own caching
+    does it; under pytest-xdist the first worker computes it under a lock and pickles it to the
+    run's common temporary folder, the others wait and load it (the workers are processes and
+    would otherwise each pay for it)."""
+    shared = _shared_dir(tmp_path_factory)
+    if shared is None:
+        return build()
+    path = shared / f"{name}.pickle"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.is_file():
+            value = build()
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, path)
+            return value
+    return pickle.loads(path.read_bytes())
+
+
 @pytest.fixture(scope="session")
-def embedded_tree(tmp_path_factory):
+def embedded_geography(tmp_path_factory):
+    """``build_geography`` at test size from the stream ``synthesize`` uses for the seed (read
+    only: modules share it). The generator's determinism is tested apart
+    (test_embedded_geography.py, test_embedded_files.py); here one draw serves every module."""
+    def build():
+        from pra.embedded.geography import build_geography
+        from pra.embedded.synthesize import _rngs
+
+        return build_geography(TEST_SCALE, _rngs(TEST_SEED)[0])
+
+    return once_per_run(tmp_path_factory, "embedded_geography", build)
+
+
+@pytest.fixture(scope="session")
+def embedded_tree(tmp_path_factory, embedded_geography):
     """The embedded data at test size (scale 0.1, seed 20140601), written once per session and
-    shared by the modules that only read it. Under pytest-xdist (``-n 2``) the workers share one
-    copy: the first writes it under a lock in the run's common temporary folder, the others
-    wait and read it (synthesize replaces the folder atomically)."""
+    shared by the modules that only read it; its geography is ``embedded_geography`` (the same
+    draw ``synthesize`` makes: the households' stream is independent of the geography's). Under
+    pytest-xdist (``-n 2``) the workers share one copy: the first writes it under a lock in the
+    run's common temporary folder, the others wait and read it (synthesize replaces the folder
+    atomically)."""
     from pra.embedded.synthesize import synthesize
 
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
+    def geography(scale, rng):
+        assert scale == TEST_SCALE
+        return embedded_geography
+
+    shared = _shared_dir(tmp_path_factory)
+    if shared is None:
         out = tmp_path_factory.mktemp("embedded") / "tree"
-        synthesize(out, scale=0.1, seed=20140601)
+        synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography)
         return out
-    shared = tmp_path_factory.getbasetemp().parent  # common to the run's workers
-    out = shared / "embedded_0.1_20140601" / "tree"
-    with open(shared / "embedded_0.1_20140601.lock", "w") as lock:
+    out = shared / f"embedded_{TEST_SCALE}_{TEST_SEED}" / "tree"
+    with open(shared / f"embedded_{TEST_SCALE}_{TEST_SEED}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not out.is_dir():
             out.parent.mkdir(exist_ok=True)
-            synthesize(out, scale=0.1, seed=20140601)
+            synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography)
     return out
 
 
+@pytest.fixture(scope="session")
+def embedded_harmonised(tmp_path_factory, embedded_tree):
+    """``{year: (table, ledger, report)}``: ``harmonise_year`` on each ENAHO year of
+    ``embedded_tree`` with the centres as ``scripts/harmonise.py`` reads them (read only)."""
+    def build():
+        from pra.embedded import layout
+        from pra.ingest import harmonise_year, read_centres
+
+        root = embedded_tree
+        centres = read_centres(root / "centros_poblados.csv")
+        return {y: harmonise_year(root / "enaho", root / "enaho" / "2012", y, centres)
+                for y in layout.YEARS}
+
+    return once_per_run(tmp_path_factory, "embedded_harmonised", build)
+
+
+# The costliest files of the quick run (CPU seconds measured on 2 cores, December 2026: 10-22 s
+# each, the other files under 7 s), costliest first. pytest-xdist's ``--dist loadfile`` hands out
+# whole files in collection order; starting with these keeps one worker from running a heavy
+# file alone at the end. The first two do not wait for each other: the embedded data
+# (conftest's session fixtures) is built by the first, the second needs none of it.
+HEAVY_FIRST = ["test_validate_frames.py", "test_grid.py", "test_matching_embedded.py",
+               "test_embedded_files.py", "test_ingest_harmonise.py", "test_embedded_geography.py",
+               "test_did_specs.py", "test_did_estimate.py", "test_bad_input.py",
+               "test_bad_input_read.py"]
+
+
+def pytest_configure(config):
+    # xdist's own reordering (by number of tests per file) would undo HEAVY_FIRST
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(config, items):
-    """A test that uses the session's pipeline run runs Snakemake: it must say so."""
+    """A test that uses the session's pipeline run runs Snakemake: it must say so. Files in
+    HEAVY_FIRST run first (a stable sort: the order within a file is kept)."""
     unmarked = [i.nodeid for i in items
                 if "pipeline_run" in getattr(i, "fixturenames", ()) and i.get_closest_marker("workflow") is None]
     if unmarked:
         raise pytest.UsageError("tests using pipeline_run must be marked @pytest.mark.workflow: "
                                 + ", ".join(unmarked))
+    rank = {name: k for k, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda i: rank.get(Path(str(i.fspath)).name, len(rank)))
 
 
 def _files(cls, spec):

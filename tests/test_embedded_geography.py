@@ -17,6 +17,7 @@ import pytest
 
 from pra.embedded.geography import (BAND_LABELS, Geography, band_of, build_geography,
                                     load_districts)
+from pra.embedded.synthesize import _rngs
 from pra.geo.distance import haversine_km
 from pra.names import add_spelling_noise, add_typo, normalise_name
 
@@ -56,8 +57,14 @@ def inei() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def geo() -> Geography:
-    return build_geography(0.1, np.random.default_rng(SEED))
+def geo(embedded_geography) -> Geography:
+    """Scale 0.1 from the seed's geography stream, as synthesize draws it (conftest.py: drawn
+    once per run and shared with the embedded tree)."""
+    return embedded_geography
+
+
+def _stream(seed: int) -> np.random.Generator:
+    return _rngs(seed)[0]
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +126,10 @@ def test_typo_is_not_undone_by_the_rule_and_stays_close():
 # ------------------------------------------------------------------------------- structure
 
 def test_determinism_same_seed_identical_frames(geo):
-    again = build_geography(0.1, np.random.default_rng(SEED))
+    again = build_geography(0.1, _stream(SEED))
     for name in _frames(geo):
         pd.testing.assert_frame_equal(getattr(geo, name), getattr(again, name), obj=name)
-    other = build_geography(0.1, np.random.default_rng(SEED + 1))
+    other = build_geography(0.1, _stream(SEED + 1))
     assert not other.conglomerates.equals(geo.conglomerates)
 
 

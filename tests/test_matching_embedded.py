@@ -1,13 +1,13 @@
-"""The matching design end to end on the embedded data: generated at scale 0.6, ENAHO 2009
-harmonised, the programme survey harmonised, the sample built and the kernel-matching DD
-estimated. Smaller scales are not stable: at 0.1 the baseline has only ~118 ENAHO 2009
-households and a university dummy that predicts treatment perfectly; at 0.3 (~330 households,
-1–10 university heads per group) a bootstrap replication that misses them has a covariate that
-predicts treatment perfectly, and more than 10% of the replications failed for 3 of 5 seeds
-tried, with the invented centres as with INEI's real ones; at 0.5 (534 baseline households)
-about 7 of 100 resamples of the 2009 baseline have a university dummy that separates (measured
-on the generator before and after issue 15's survey design; the baseline is the same), so 50
-replications lose more than 5 about a third of the time depending on where the bootstrap's
+"""The matching design end to end on the embedded data: generated at scale 0.6 (the files it reads,
+as synthesize writes them), ENAHO 2009 harmonised, the programme survey harmonised, the sample
+built and the kernel-matching DD estimated. Smaller scales are not stable: at 0.1 the baseline has
+only ~118 ENAHO 2009 households and a university dummy that predicts treatment perfectly; at 0.3
+(~330 households, 1–10 university heads per group) a bootstrap replication that misses them has a
+covariate that predicts treatment perfectly, and more than 10% of the replications failed for 3 of
+5 seeds tried, with the invented centres as with INEI's real ones; at 0.5 (534 baseline
+households) about 7 of 100 resamples of the 2009 baseline have a university dummy that separates
+(measured on the generator before and after issue 15's survey design; the baseline is the same),
+so 50 replications lose more than 5 about a third of the time depending on where the bootstrap's
 stream falls; at 0.6 none of 100 resamples separated.
 
 Bootstrap replications are reduced to 50 (the pipeline uses 200) to keep the test fast; the
@@ -30,23 +30,40 @@ import warnings
 
 import pytest
 
-from pra.embedded.synthesize import synthesize
+from pra.embedded import layout
+from pra.embedded.geography import build_geography
+from pra.embedded.households import build_households
+from pra.embedded.synthesize import _jsonable, _rngs, _write_rest, _write_year
 from pra.ingest import harmonise_year, read_centres
 from pra.ingest.programme import harmonise_programme_survey, read_frame
 from pra.matching.outputs import run_matching
 from pra.matching.sample import COVARIATES, matching_sample
 
 SCALE, SEED, REPS = 0.6, 20140601, 50
+BASELINE = 2009  # the ENAHO year the matching sample reads
 TRUTH_KEYS = {"ln_pc_exp": "att_dd_ln_exp", "poor": "att_dd_poverty",
               "subj_poor_self": "att_dd_self", "subj_poor_living": "att_dd_living"}
+
+
+def _write_needed(root, scale, seed) -> dict:
+    """What ``synthesize(root, scale, seed)`` writes that this module reads, by its own steps
+    and writers (the same bytes): the geography and households of the seed, ENAHO 2009, the
+    deflators, centres, register, frame and programme survey; the other five years are not
+    written (they are 5/6 of the writing time at this scale). Returns truth.json's params."""
+    geo_rng, hh_rng = _rngs(seed)
+    geo = build_geography(scale, geo_rng)
+    hh = build_households(geo, scale, hh_rng)
+    rows = _write_year({m: hh.modules[(BASELINE, m)] for m, _ in layout.MODULES}, BASELINE, str(root))
+    _write_rest(geo, hh, root, rows)
+    return {"params": _jsonable(hh.params)}
 
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
     root = tmp_path_factory.mktemp("emb") / "embedded"
-    truth = synthesize(root, scale=SCALE, seed=SEED)
+    truth = _write_needed(root, SCALE, SEED)
     centres = read_centres(root / "centros_poblados.csv")
-    enaho, _, _ = harmonise_year(root / "enaho", root / "enaho" / "2012", 2009, centres)
+    enaho, _, _ = harmonise_year(root / "enaho", root / "enaho" / "2012", BASELINE, centres)
     frame = read_frame(root / "marco_muestral_2012.csv")
     prog, counts, _ = harmonise_programme_survey(root / "encuesta_pra2_2012.dta", frame,
                                                  deflator_dir=root / "enaho" / "2012", centres=centres)

@@ -19,7 +19,7 @@ from pra.embedded.synthesize import _rngs
 from pra.geo.distance import connect, nearest_locality
 from pra.geo.georef import georeference
 from pra.geo.sample import attach_distances, spatial_sample
-from pra.ingest import harmonise_year, read_centres
+from pra.ingest import read_centres
 from pra.ingest.health import read_csv_file
 from pra.ingest.programme import harmonise_programme_survey, read_frame
 from pra.matching.sample import matching_sample
@@ -38,11 +38,11 @@ def _parquet(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def file_path(embedded_tree):
+def file_path(embedded_tree, embedded_harmonised):
     root = embedded_tree
     centres = read_centres(root / "centros_poblados.csv")
-    pooled = pd.concat([harmonise_year(root / "enaho", root / "enaho" / "2012", y, centres)[0]
-                        for y in range(2007, 2013)], ignore_index=True)
+    # harmonise_year per year, as scripts/harmonise.py calls it (conftest.py: once per run)
+    pooled = pd.concat([embedded_harmonised[y][0] for y in range(2007, 2013)], ignore_index=True)
     raw = pooled.sort_values("hh_id", kind="stable").reset_index(drop=True)
     pooled = _parquet(raw)
     codes = {"codccpp": str, "ubigeo": str}  # as scripts/georeference.py reads them
@@ -67,8 +67,9 @@ def file_path(embedded_tree):
 
 
 @pytest.fixture(scope="module")
-def in_memory():
-    fixed = F.fixed_geography(SCALE, SEED)
+def in_memory(embedded_geography):
+    # the geography embedded_tree was written from (the same seed's stream, drawn once per run)
+    fixed = F.fixed_geography(SCALE, SEED, geo=embedded_geography)
     hh = build_households(fixed.geo, SCALE, _rngs(SEED)[1])  # the generator's own stream
     enaho = F.harmonised_enaho(hh, fixed)
     dist = fixed.distances(enaho)

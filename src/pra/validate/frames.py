@@ -193,14 +193,17 @@ class FixedGeography:
                              "reason": got["reason"].to_numpy(object)})
 
 
-def fixed_geography(scale: float, seed: int) -> FixedGeography:
+def fixed_geography(scale: float, seed: int, geo=None) -> FixedGeography:
     """The geography of ``seed`` (the generator's own stream, as ``synthesize`` draws it), its
     three CSV files as the pipeline's readers read them (written once to a temporary folder:
-    the readers detect encoding and delimiter from the bytes), and the geo-referenced register."""
+    the readers detect encoding and delimiter from the bytes), and the geo-referenced register.
+    ``geo``: that geography if the caller already drew it (the tests share one draw)."""
     from pra.embedded.geography import build_geography
 
-    geo_rng, _ = _rngs(seed)
-    geo = build_geography(scale, geo_rng)
+    if geo is None:
+        geo = build_geography(scale, _rngs(seed)[0])
+    elif geo.scale != float(scale):
+        raise ValueError(f"fixed_geography: the geography given is at scale {geo.scale}, not {scale}")
     with tempfile.TemporaryDirectory(prefix="pra-validate-") as tmp:
         paths = {}
         for name, frame in (("centros_poblados.csv", geo.centres), ("pra2_localidades.csv", geo.register),
