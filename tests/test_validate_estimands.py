@@ -111,3 +111,26 @@ def test_settings_merge_the_model_overrides_and_refuse_unknown_keys():
     config["validation"]["data_embedded"] = {"efect_mean": 0.05}
     with pytest.raises(ValueError, match="efect_mean"):
         Settings.from_config(config)
+
+
+def test_cli_reads_chunks_in_draw_order_and_refuses_gaps(tmp_path):
+    """python -m pra.validate summarise: every draw 0..n-1, whatever the chunk files' order."""
+    import pandas as pd
+
+    from pra.validate.cli import load_config, read_chunks
+    from pra.validate.draw import DRAW_COLUMNS
+
+    def chunk(draws):
+        return pd.DataFrame([{c: (d if c == "draw" else 0.0) for c in DRAW_COLUMNS} for d in draws])
+
+    chunk([2, 3]).to_parquet(tmp_path / "0001.parquet")
+    chunk([0, 1]).to_parquet(tmp_path / "0000.parquet")
+    assert read_chunks(tmp_path)["draw"].tolist() == [0, 1, 2, 3]
+    (tmp_path / "0000.parquet").unlink()
+    with pytest.raises(ValueError, match="are not 0..1"):
+        read_chunks(tmp_path)
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("validation: {draws: 5, data_embedded: {shocks: {enabled: false}}}\n")
+    b.write_text("validation: {data_embedded: {corridor_trend: 0.05}}\n")
+    v = load_config([a, b])["validation"]
+    assert v == {"draws": 5, "data_embedded": {"shocks": {"enabled": False}, "corridor_trend": 0.05}}

@@ -166,42 +166,19 @@ __all__ = ["DEFAULTS", "ESTIMATOR", "coverage_frame", "coverage_table", "method_
 # at once write to two folders; chunks already written are kept, so a run can stop and resume)
 
 def _config(paths) -> dict:
-    import yaml
+    from pra.validate.cli import load_config
 
-    from pra.validate.draw import _deep_update
-
-    cfg: dict = {}
-    for p in paths:
-        with open(p) as fh:
-            _deep_update(cfg, yaml.safe_load(fh) or {})
-    return cfg
+    return load_config(paths)
 
 
 def _run(args) -> None:
     import logging
-    import time
     from pathlib import Path
 
-    from pra.io import write_parquet_atomic
-    from pra.validate import frames as F
-    from pra.validate.chunks import chunk_draws, chunk_ids
-    from pra.validate.draw import Settings, run_draws
+    from pra.validate.cli import run_chunks
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = _config(args.configfile)
-    settings = Settings.from_config(cfg)
-    v = cfg["validation"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    fixed = F.fixed_geography(settings.scale, settings.seed)
-    for c in chunk_ids(v["draws"], v["chunk_size"]):
-        path = out / f"{c}.parquet"
-        if path.exists():
-            continue
-        t = time.perf_counter()
-        rows = run_draws(settings, chunk_draws(c, v["draws"], v["chunk_size"]), fixed=fixed)
-        write_parquet_atomic(rows, path)
-        logging.info("chunk %s: %.1f s", c, time.perf_counter() - t)
+    run_chunks(_config(args.configfile), Path(args.out))
 
 
 def _summarise(args) -> None:
@@ -209,21 +186,14 @@ def _summarise(args) -> None:
 
     from pra.io import write_csv_atomic
     from pra.report import tables as T
-    from pra.validate.draw import DRAW_COLUMNS
+    from pra.validate.cli import read_chunks
     from pra.validate.summary import summarise
 
     cfg = _config(args.configfile)
     summaries = {}
     for spec in args.setting:  # label=folder
         label, folder = spec.split("=", 1)
-        files = sorted(Path(folder).glob("*.parquet"))
-        if not files:
-            raise FileNotFoundError(f"{folder}: no chunk files")
-        draws = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
-        draws = draws.sort_values("draw", kind="stable").reset_index(drop=True)[DRAW_COLUMNS]
-        ids = sorted(draws["draw"].unique().tolist())
-        if ids != list(range(len(ids))):  # complete chunks from draw 0 on: nothing silently missing
-            raise ValueError(f"{folder}: draws {ids[:3]}...{ids[-3:]} are not 0..{len(ids) - 1}")
+        draws = read_chunks(folder)
         summaries[label] = summarise(draws[draws["design"] == ESTIMATOR])
     cov = coverage_frame(summaries)
     out = Path(args.out)

@@ -1,0 +1,99 @@
+"""Monte Carlo runs without Snakemake: ``python -m pra.validate run|summarise``.
+
+For settings run beside the ``montecarlo`` target (docs/validation.md: the δ run, the scale-10
+draw; docs/inference.md: the coverage runs): ``run`` writes one parquet per chunk of
+``validation.chunk_size`` draws into ``--out`` (chunks already there are kept, so a run resumes),
+``summarise`` gathers a folder's chunks and writes :func:`pra.validate.summary.summarise` as CSV.
+Several ``--configfile`` are merged in order (later keys win, nested blocks merged), as
+Snakemake's ``--configfile`` does over ``config.yaml``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def load_config(paths) -> dict:
+    """The merged configuration of ``paths`` (YAML files, in order)."""
+    import yaml
+
+    from pra.validate.draw import _deep_update
+
+    cfg: dict = {}
+    for p in paths:
+        with open(p) as fh:
+            _deep_update(cfg, yaml.safe_load(fh) or {})
+    return cfg
+
+
+def run_chunks(cfg: dict, out: Path) -> None:
+    """Every chunk of ``cfg['validation']`` not yet in ``out``, on one fixed geography."""
+    from pra.io import write_parquet_atomic
+    from pra.validate import frames as F
+    from pra.validate.chunks import chunk_draws, chunk_ids
+    from pra.validate.draw import Settings, run_draws
+
+    settings = Settings.from_config(cfg)
+    v = cfg["validation"]
+    out.mkdir(parents=True, exist_ok=True)
+    fixed = F.fixed_geography(settings.scale, settings.seed)
+    for c in chunk_ids(v["draws"], v["chunk_size"]):
+        path = out / f"{c}.parquet"
+        if path.exists():
+            continue
+        t = time.perf_counter()
+        rows = run_draws(settings, chunk_draws(c, v["draws"], v["chunk_size"]), fixed=fixed)
+        write_parquet_atomic(rows, path)
+        logging.info("chunk %s: %.1f s", c, time.perf_counter() - t)
+
+
+def read_chunks(folder) -> pd.DataFrame:
+    """A folder's chunks in draw order; draws must be 0 … n−1 (nothing silently missing)."""
+    from pra.validate.draw import DRAW_COLUMNS
+
+    files = sorted(Path(folder).glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no chunk files")
+    draws = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+    draws = draws.sort_values("draw", kind="stable").reset_index(drop=True)[DRAW_COLUMNS]
+    ids = sorted(draws["draw"].unique().tolist())
+    if ids != list(range(len(ids))):
+        raise ValueError(f"{folder}: draws {ids[:3]}...{ids[-3:]} are not 0..{len(ids) - 1}")
+    return draws
+
+
+def _run(args) -> None:
+    run_chunks(load_config(args.configfile), Path(args.out))
+
+
+def _summarise(args) -> None:
+    from pra.io import write_csv_atomic
+    from pra.validate.summary import summarise
+
+    summary = summarise(read_chunks(args.folder))
+    write_csv_atomic(summary, Path(args.out), float_format="%.6g")
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(summary.to_string(index=False))
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    p = argparse.ArgumentParser(prog="python -m pra.validate")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="the draws of one setting, one parquet per chunk")
+    r.add_argument("--configfile", nargs="+", required=True)
+    r.add_argument("--out", required=True)
+    r.set_defaults(func=_run)
+    s = sub.add_parser("summarise", help="summary.csv of a folder of chunks")
+    s.add_argument("--folder", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_summarise)
+    a = p.parse_args(argv)
+    a.func(a)
+
+
+__all__ = ["load_config", "main", "read_chunks", "run_chunks"]
