@@ -6,6 +6,7 @@
 # inference_curve (effect over distance), inference_honest (HonestDiD); inference_report renders
 # the tables (five formats) and the figures. Not part of the default target: it adds more than a
 # minute at the study's size on 2 cores (README).
+import pra.validate.inference
 from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES, inference_captions, ri_chunks
 
 INF_DIR = "results/inference"
@@ -17,9 +18,32 @@ INF_FIGURE_FILES = [f"{INF_DIR}/figures/{n}.{ext}" for n in INFERENCE_FIGURES fo
 INF_CHAPTER = CHAPTERS["inference"]
 
 
+# The Monte Carlo coverage of every inference method, measured with the validation harness and
+# shipped with the project (docs/inference.md; remade by `python -m pra.validate.inference`)
+INF_COVERAGE = {k: os.path.join(workflow.basedir, "docs", "validation", f"coverage.{k}") for k in ("csv", "json")}
+INF_COVERAGE_FILES = [f"{INF_DIR}/tables/inference_coverage.{fmt}" for fmt in TABLE_FORMATS + ["xlsx"]]
+
+
 def inference_outputs():
     """Every file of the chapter (the `inference` target)."""
-    return INF_TABLE_FILES + [f"{INF_DIR}/tables/inference.xlsx"] + INF_FIGURE_FILES
+    return INF_TABLE_FILES + [f"{INF_DIR}/tables/inference.xlsx"] + INF_FIGURE_FILES + INF_COVERAGE_FILES
+
+
+rule inference_coverage:
+    input:
+        **INF_COVERAGE,
+    output:
+        **{fmt: (report(path, caption="../report/inference/coverage.rst", category=INF_CHAPTER, subcategory="Tables",
+                        labels={"no.": f"{len(INFERENCE_TABLES) + 1:02d}", "table": "inference_coverage"})
+                 if fmt == "html" else path)
+           for fmt, path in zip(TABLE_FORMATS + ["xlsx"], INF_COVERAGE_FILES)},
+    params:
+        # the caption's words come from the shipped study itself, not from this run's config
+        words=pra.validate.inference.coverage_words(INF_COVERAGE["csv"], INF_COVERAGE["json"]),
+    log:
+        "logs/inference_coverage.log",
+    script:
+        "../scripts/inference_coverage.py"
 
 
 rule inference_se:

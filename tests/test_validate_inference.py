@@ -119,3 +119,18 @@ def test_documented_coverage_settings_draw_what_they_say(name, enabled):
 
     cfg = _config([ROOT / "config.yaml", ROOT / "docs" / "validation" / name])
     assert Settings.from_config(cfg).config["data"]["embedded"]["shocks"]["enabled"] is enabled
+
+
+def test_coverage_verdict_splits_methods_at_two_monte_carlo_ses():
+    from pra.validate.inference import coverage_verdict, coverage_words
+
+    cov = pd.DataFrame({"setting": ["on", "on", "off"], "method": ["CRV1:locality", "CRV1:ubigeo", "CRV1:locality"],
+                        "coverage": [0.90, 0.93, 0.95], "coverage_mcse": [0.02, 0.02, 0.015]})
+    v = coverage_verdict(cov)
+    assert v["on"] == {"keep": ["Cluster: ubigeo"], "miss": ["Cluster: locality (study) (0.900)"]}
+    assert v["off"]["keep"] == ["Cluster: locality (study)"] and v["off"]["miss"] == []
+    # the shipped study the report chapter shows: its caption's words come from its own files
+    w = coverage_words(ROOT / "docs" / "validation" / "coverage.csv", ROOT / "docs" / "validation" / "coverage.json")
+    shipped = pd.read_csv(ROOT / "docs" / "validation" / "coverage.csv")
+    assert [s["setting"] for s in w["settings"]] == list(dict.fromkeys(shipped["setting"]))
+    assert all(d >= 200 for d in shipped["draws"])  # issue 17: a table from at least 200 draws per setting

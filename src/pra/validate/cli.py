@@ -30,8 +30,9 @@ def load_config(paths) -> dict:
     return cfg
 
 
-def run_chunks(cfg: dict, out: Path) -> None:
-    """Every chunk of ``cfg['validation']`` not yet in ``out``, on one fixed geography."""
+def run_chunks(cfg: dict, out: Path, only: list[str] | None = None) -> None:
+    """Every chunk of ``cfg['validation']`` (or of ``only``) not yet in ``out``, on one fixed
+    geography. Several processes given disjoint ``only`` lists share the cores."""
     from pra.io import write_parquet_atomic
     from pra.validate import frames as F
     from pra.validate.chunks import chunk_draws, chunk_ids
@@ -41,7 +42,13 @@ def run_chunks(cfg: dict, out: Path) -> None:
     v = cfg["validation"]
     out.mkdir(parents=True, exist_ok=True)
     fixed = F.fixed_geography(settings.scale, settings.seed)
-    for c in chunk_ids(v["draws"], v["chunk_size"]):
+    ids = chunk_ids(v["draws"], v["chunk_size"])
+    unknown = sorted(set(only or ()) - set(ids))
+    if unknown:
+        raise ValueError(f"--chunks {unknown}: not chunks of {v['draws']} draws in chunks of {v['chunk_size']}")
+    for c in ids:
+        if only is not None and c not in only:
+            continue
         path = out / f"{c}.parquet"
         if path.exists():
             continue
@@ -67,7 +74,7 @@ def read_chunks(folder) -> pd.DataFrame:
 
 
 def _run(args) -> None:
-    run_chunks(load_config(args.configfile), Path(args.out))
+    run_chunks(load_config(args.configfile), Path(args.out), args.chunks)
 
 
 def _summarise(args) -> None:
@@ -87,6 +94,7 @@ def main(argv=None) -> None:
     r = sub.add_parser("run", help="the draws of one setting, one parquet per chunk")
     r.add_argument("--configfile", nargs="+", required=True)
     r.add_argument("--out", required=True)
+    r.add_argument("--chunks", nargs="+", help="only these chunk ids (e.g. 0003 0004): split a run across processes")
     r.set_defaults(func=_run)
     s = sub.add_parser("summarise", help="summary.csv of a folder of chunks")
     s.add_argument("--folder", required=True)

@@ -157,8 +157,36 @@ def coverage_table(cov: pd.DataFrame, *, scale: float, seed: int, reps: int, stu
     return t
 
 
-__all__ = ["DEFAULTS", "ESTIMATOR", "coverage_frame", "coverage_table", "method_label", "mc_settings",
+__all__ = ["DEFAULTS", "ESTIMATOR", "coverage_frame", "coverage_table", "coverage_verdict", "coverage_words", "method_label", "mc_settings",
            "run_inference", "se_settings"]
+
+
+def coverage_verdict(cov: pd.DataFrame, level: float = 0.95, mcse: float = 2.0) -> dict[str, dict[str, list[str]]]:
+    """Per setting: the methods whose coverage keeps ``level`` (within ``mcse`` Monte Carlo SEs
+    of it, or above) and those below, by label (:func:`method_label`), in table order."""
+    out = {}
+    for setting, g in cov.groupby("setting", sort=False):
+        ok = g["coverage"] >= level - mcse * g["coverage_mcse"]
+        out[setting] = {"keep": [method_label(m) for m in g.loc[ok, "method"]],
+                        "miss": [f"{method_label(m)} ({c:.3f})" for m, c in zip(g.loc[~ok, "method"], g.loc[~ok, "coverage"])]}
+    return out
+
+
+def coverage_words(csv_path, json_path) -> dict:
+    """The words of a shipped coverage study (``docs/validation/coverage.{csv,json}``) for the
+    report chapter's caption (report/inference/coverage.rst): draws, scale, seed, and per setting
+    the methods that keep 95% coverage and those that do not."""
+    import json
+
+    cov = pd.read_csv(csv_path)
+    meta = json.loads(open(json_path, encoding="utf-8").read())
+    verdict = coverage_verdict(cov)
+    words = {"draws": ", ".join(f"{k}: {v}" for k, v in meta["settings"].items()), "scale": f"{meta['scale']:g}",
+             "seed": str(meta["seed"]), "reps": str(meta["bootstrap_reps"]), "settings": []}
+    for setting, v in verdict.items():
+        words["settings"].append({"setting": setting, "keep": "; ".join(v["keep"]) or "none",
+                                  "miss": "; ".join(v["miss"]) or "none"})
+    return words
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,6 +210,7 @@ def _run(args) -> None:
 
 
 def _summarise(args) -> None:
+    import json
     from pathlib import Path
 
     from pra.io import write_csv_atomic
@@ -200,6 +229,12 @@ def _summarise(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(cov, out / "coverage.csv", float_format="%.6g")
     mc = mc_settings(cfg)
+    # what the table's notes and the report chapter's caption need (pra.inference: rule inference_coverage)
+    meta = {"scale": float(cfg["validation"]["scale"]), "seed": int(cfg["seed"]),
+            "bootstrap_reps": int(mc["bootstrap_reps"]), "study_cluster": str(cfg["did"]["cluster"]),
+            "settings": {spec.split("=", 1)[0]: int(cov.loc[cov["setting"] == spec.split("=", 1)[0], "draws"].max())
+                         for spec in args.setting}}
+    (out / "coverage.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     table = coverage_table(cov, scale=float(cfg["validation"]["scale"]), seed=int(cfg["seed"]),
                            reps=int(mc["bootstrap_reps"]), study_cluster=str(cfg["did"]["cluster"]))
     T.write_tables([table], out)
