@@ -434,7 +434,7 @@ def _household_total(ctx: _Ctx, hh: pd.DataFrame, rows: pd.DataFrame, cols: list
     # grouped by the household's position in hh (its keys are unique there): one integer key
     # instead of three text keys, and no merge back; rows without a household count nowhere
     pos = rows[S.HH_KEYS].merge(hh[S.HH_KEYS].assign(_pos=np.arange(len(hh))), on=S.HH_KEYS,
-                                how="left")["_pos"].to_numpy(dtype=float)
+                                how="left")["_pos"].to_numpy(dtype=float, copy=True)
     pos[rows[S.HH_KEYS].isna().any(axis=1).to_numpy()] = np.nan  # groupby drops blank keys
     have = ~np.isnan(pos)
     sub, by = rows.loc[have, cols], pos[have].astype(np.int64)

@@ -63,6 +63,12 @@ def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -
     """A frame with the writer's quirks as :func:`pra.ingest.readers.read_module` returns the
     file: the format's storage (CSV: ids as text, '' missing; Stata/SPSS: missing text blank),
     lower-case names, year column → ``year``, blank text → missing, keys normalised."""
+    ycol = find_year_column(quirked.columns)
+    names = {c: ("year" if c == ycol else str(c).lower()) for c in quirked.columns}
+    if columns is not None and len(columns) > 1 and len(set(names.values())) == len(names):
+        # only the columns read: each is written and read on its own (two or more, so no CSV
+        # line is blank)
+        quirked = quirked[[c for c in quirked.columns if names[c] in set(columns)]]
     if fmt == "csv":
         from pra.ingest.readers import TEXT_COLUMNS
 
