@@ -39,7 +39,7 @@ def prepare_centres(centres: pd.DataFrame, health: Health | None = None) -> pd.D
     return c
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PreparedCentres:
     """:func:`prepare_centres` done once for callers that harmonise several years with one map
     (the Monte Carlo): the map as given, the prepared table, the health entries recorded while

@@ -68,7 +68,8 @@ def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -
     if columns is not None and len(columns) > 1 and len(set(names.values())) == len(names):
         # only the columns read: each is written and read on its own (two or more, so no CSV
         # line is blank)
-        quirked = quirked[[c for c in quirked.columns if names[c] in set(columns)]]
+        wanted = set(columns)
+        quirked = quirked[[c for c in quirked.columns if names[c] in wanted]]
     if fmt == "csv":
         from pra.ingest.readers import TEXT_COLUMNS
 
