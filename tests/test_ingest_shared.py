@@ -11,10 +11,11 @@ import pytest
 import fixtures_ingest as F
 
 from pra.ingest import schemas as S
-from pra.ingest.centres import centre_lookup, nearest_centre, prepare_centres
+from pra.ingest.centres import PreparedCentres, centre_lookup, nearest_centre, prepare_centres
 from pra.ingest.harmonise import harmonise_year
 from pra.ingest.programme import SURVEY_COLUMNS, harmonise_programme_survey
-from pra.ingest.readers import IngestError, format_value
+from pra.ingest.health import Health, check_keys, merge_checks
+from pra.ingest.readers import IngestError, format_value, to_number
 from pra.ingest.variables import (
     SANITATION_P111,
     SANITATION_P111A,
@@ -175,6 +176,49 @@ def test_centre_lookup_counts_unmatched():
     lk, missing = centre_lookup(pd.Series(["0701010001", "0000000000", None]), cen)
     assert lk["hogares_2007"].tolist()[0] == 5000 and lk["hogares_2007"][1:].isna().all()
     assert missing == 1  # a missing locality is not "not in the map"
+
+
+def test_centre_lookup_is_the_merge():
+    # the look-up by position gives the left merge's frame, cell for cell and type for type
+    cen = prepare_centres(F.centres())
+    for loc in (pd.Series(["0801010006", "0000000000", None, "0701010001", "0801010006"],
+                          index=[9, 7, 5, 3, 1], dtype=object),
+                pd.Series(["0701010002", None], dtype="string"), pd.Series([], dtype=object)):
+        lk, missing = centre_lookup(loc, cen)
+        want = loc.to_frame("locality").merge(cen.rename(columns={"codccpp": "locality"}),
+                                              on="locality", how="left", validate="m:1",
+                                              indicator=True)
+        pd.testing.assert_frame_equal(lk, want, check_exact=True)
+        assert missing == int((want["_merge"].eq("left_only") & loc.notna().to_numpy()).sum())
+
+
+def test_prepared_centres_replay_the_same_health():
+    raw = F.centres().assign(altitud=["15,5", "30", "x", "3900", "3450", "105"])
+    raw.attrs["source"] = "centros.csv"
+    direct = Health(2009)
+    table = prepare_centres(raw, health=direct)
+    prepared = PreparedCentres.of(raw)
+    for year in (2009, 2010):  # once prepared, every year gets the entries with its year
+        replayed = Health(year)
+        pd.testing.assert_frame_equal(prepared.for_health(replayed), table, check_exact=True)
+        assert replayed.rows == [dict(r, year=year) for r in direct.rows]
+    assert any(r["item"].startswith("repaired") for r in direct.rows)
+    strict = Health(2009, {**direct.checks, "max_parse_failures": {
+        **direct.checks["max_parse_failures"], "other": 0}})  # 'x' now stops the run
+    with pytest.raises(IngestError):  # other data.checks: prepared again under them
+        prepared.for_health(strict)
+
+
+def test_to_number_and_check_keys_per_distinct_value():
+    s = pd.Series([" 1", "x", None, "2.5", "1 ", "", "1"], index=[6, 5, 4, 3, 2, 1, 0], name="v",
+                  dtype="string")
+    want = pd.to_numeric(s.str.strip(), errors="coerce").astype("float64")
+    pd.testing.assert_series_equal(to_number(s), want, check_exact=True)
+    pd.testing.assert_series_equal(to_number(s.astype(object)), want, check_exact=True)
+    h = Health(2009, merge_checks({"max_parse_failures": {"keys": None}}))  # counted, not stopped
+    check_keys(pd.DataFrame({"conglome": ["0012", None, "0013"], "hogar": ["11", "1x", "12"]}),
+               ["conglome", "hogar"], file="f", health=h)
+    assert [(r["column"], r["count"], r["examples"]) for r in h.rows] == [("hogar", 1, "'1x'")]
 
 
 def test_format_value():

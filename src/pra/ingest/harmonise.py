@@ -20,7 +20,7 @@ import pandas as pd
 
 from pra import ledger as ledger_mod
 from pra.ingest import schemas as S
-from pra.ingest.centres import centre_lookup, nearest_centre, prepare_centres
+from pra.ingest.centres import PreparedCentres, centre_lookup, nearest_centre, prepare_centres
 from pra.ingest.health import Health, check_keys, coverage, merge_checks, parse_numbers
 from pra.ingest.readers import (
     IngestError,
@@ -325,13 +325,15 @@ def _expenditure_and_poverty(ctx: _Ctx, hh: pd.DataFrame, snum: pd.DataFrame, dp
     return cols, urban
 
 
-def _subjective_poverty(ctx: _Ctx, hh: pd.DataFrame, m01b: pd.DataFrame) -> pd.DataFrame:
-    """Module 01b-2: p37 (reversed in 2012) and p39a (not asked in 2012)."""
+def _subjective_poverty(ctx: _Ctx, hh: pd.DataFrame, m01b: pd.DataFrame,
+                        value_labels: dict) -> pd.DataFrame:
+    """Module 01b-2: p37 (reversed in 2012, or as its ``value_labels`` say) and p39a (not
+    asked in 2012)."""
     year = ctx.year
     has_p39a = year <= 2011
     pnum = ctx.count_failures("01b2", m01b, ["p37"] + (["p39a"] if has_p39a else []))
     reversed_p37, how = p37_reversed(
-        m01b.attrs.get("value_labels", {}).get("p37"), documented_reversed=year >= 2012,
+        value_labels.get("p37"), documented_reversed=year >= 2012,
         source=f"year {year}", documented_by=f"ENAHO {year}", fallback="by year")
     ctx.checks["p37_coding"] = how
     perc = m01b[S.HH_KEYS].join(subjective_poverty(
@@ -429,13 +431,20 @@ def _household_total(ctx: _Ctx, hh: pd.DataFrame, rows: pd.DataFrame, cols: list
     """``how`` ('sum' or 'max') of ``cols`` over a household's rows (producers, plots, crops);
     0 without rows; missing where one of its rows' values is missing (that unknown code is
     flagged; a missing value is never counted as 0)."""
-    g = rows.groupby(S.HH_KEYS)[cols]
-    has_na = rows[cols].isna().groupby([rows[k] for k in S.HH_KEYS]).any()  # vectorised: no lambda
-    agg = g.agg(how).where(~has_na).reset_index()
-    m = hh[S.HH_KEYS].merge(agg, on=S.HH_KEYS, how="left", validate="1:1", indicator=True)
-    none = (m["_merge"] == "left_only").to_numpy()
-    out = m[cols].astype(float).set_axis(hh.index)
-    out.loc[none] = 0.0  # no row: the household produces nothing
+    # grouped by the household's position in hh (its keys are unique there): one integer key
+    # instead of three text keys, and no merge back; rows without a household count nowhere
+    pos = rows[S.HH_KEYS].merge(hh[S.HH_KEYS].assign(_pos=np.arange(len(hh))), on=S.HH_KEYS,
+                                how="left")["_pos"].to_numpy(dtype=float, copy=True)
+    pos[rows[S.HH_KEYS].isna().any(axis=1).to_numpy()] = np.nan  # groupby drops blank keys
+    have = ~np.isnan(pos)
+    sub, by = rows.loc[have, cols], pos[have].astype(np.int64)
+    has_na = sub.isna().groupby(by).any()  # vectorised: no lambda
+    agg = sub.groupby(by).agg(how).where(~has_na)
+    values = np.zeros((len(hh), len(cols)))  # no row: the household produces nothing
+    values[agg.index.to_numpy()] = agg.to_numpy(dtype=float)
+    none = np.ones(len(hh), dtype=bool)
+    none[agg.index.to_numpy()] = False
+    out = pd.DataFrame(values, index=hh.index, columns=cols)
     ctx.checks[f"households_with_missing_{module}_values"] = int(
         (out.isna().any(axis=1).to_numpy() & ~none).sum())
     return out
@@ -602,28 +611,33 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame,
 
 
 def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, year: int,
-                      centres: pd.DataFrame, *, ctx: _Ctx | None = None, checks: dict | None = None):
+                      centres: pd.DataFrame | PreparedCentres, *, ctx: _Ctx | None = None,
+                      checks: dict | None = None):
     """Harmonise ENAHO ``year`` from its modules as read → (household table, ledger, report).
 
     ``modules``: {module: frame} for every module of :data:`MODULES`, as
     :func:`read_year_modules` returns them (canonical names, normalised keys); frames built in
     memory (the Monte Carlo of :mod:`pra.validate`) are checked the same way (unique keys, year).
     ``deflators``: :func:`pra.ingest.welfare.read_deflators`' tables; ``checks`` as for
-    :func:`harmonise_year`.
+    :func:`harmonise_year`. ``centres``: the map, or :class:`pra.ingest.centres.PreparedCentres`
+    (one map prepared once for several years: the same table and health entries).
     """
+    # pandas deep-copies attrs (value labels, health rows) on every operation of a frame that
+    # carries them: the checks and sections work on views without attrs
+    mods = {m: _without_attrs(df) for m, df in modules.items()}
     if ctx is None:
         ctx = _Ctx(int(year), checks)
         for m in MODULES:
             ctx.report["files"][m] = modules[m].attrs.get("source", f"module {m} (in memory)")
             ctx.report["rows"][m] = int(len(modules[m]))
         for module, keys in MODULE_KEYS.items():
-            _check_unique(ctx, modules[module], keys, module)
-            _check_year_column(ctx, modules[module], module)
-    mods = modules
+            _check_unique(ctx, mods[module], keys, module)
+            _check_year_column(ctx, mods[module], module)
     rep = ctx.report
     rep["files"].update({"deflator_time": deflators.files["time"],
                          "deflator_space": deflators.files["space"]})
-    cen = prepare_centres(centres, health=ctx.health)
+    cen = (centres.for_health(ctx.health) if isinstance(centres, PreparedCentres)
+           else prepare_centres(centres, health=ctx.health))
 
     led, kept = _ledger(ctx, mods["100"], mods["sumaria"])
     hh = _household_frame(ctx, kept, mods["sumaria"], mods["100"])
@@ -633,7 +647,8 @@ def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, ye
     out["factor07"] = snum["factor07"]
     # The sections in this order: unknown-code flags are listed in the order they are found.
     welfare, urban = _expenditure_and_poverty(ctx, hh, snum, out["dpto"], deflators)
-    sections = [welfare, _subjective_poverty(ctx, hh, mods["01b2"])]
+    sections = [welfare, _subjective_poverty(ctx, hh, mods["01b2"],
+                                             modules["01b2"].attrs.get("value_labels", {}))]
     per = _persons(ctx, mods["200"])
     sections += [_members(ctx, hh, snum, per), _head(ctx, hh, per, mods["300"])]
     housing, hn = _housing(ctx, hh, snum)
@@ -653,6 +668,12 @@ def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, ye
     if len(out) + sum(v for k, v in rep["ledger"].items() if k != "kept") != len(led):
         raise IngestError("internal: ledger does not balance")  # pragma: no cover
     return out, led, _jsonable(rep)
+
+
+def _without_attrs(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy(deep=False)  # shares the data (copy-on-write)
+    out.attrs = {}
+    return out
 
 
 def _dropped(ctx: _Ctx, led: pd.DataFrame) -> None:

@@ -257,6 +257,8 @@ def check_keys(df: pd.DataFrame, columns, *, file: str, health: Health) -> None:
     for c in columns:
         if c not in df.columns:
             continue
+        if df[c].astype("string").str.fullmatch(r"\d+", na=True).all():
+            continue  # digits or missing throughout (the normalised keys): nothing fails
         v = df[c].astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
         v = v.mask(v == "")
         bad = (v.notna() & ~v.str.fullmatch(r"\d+", na=False)).to_numpy()

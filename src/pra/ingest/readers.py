@@ -404,7 +404,14 @@ def to_number(values: pd.Series) -> pd.Series:
     """Numeric view of a column that may be stored as text ('1', ' 2', '-12.3'); float64."""
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
-    return pd.to_numeric(values.astype("string").str.strip(), errors="coerce").astype("float64")
+    # each distinct text parsed once (a year or month column holds a few values)
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(),
+                        errors="coerce").astype("float64").to_numpy()
+    out = np.full(len(codes), np.nan)
+    have = codes >= 0
+    out[have] = num[codes[have]]
+    return pd.Series(out, index=values.index, name=values.name)
 
 
 def non_numeric(values: pd.Series) -> pd.Series:

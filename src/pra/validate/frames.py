@@ -32,8 +32,9 @@ from pra.geo.distance import connect, nearest_locality
 from pra.geo.georef import georeference
 from pra.geo.sample import attach_distances, spatial_sample
 from pra.ingest import schemas as S
+from pra.ingest.centres import PreparedCentres
 from pra.ingest.harmonise import EXTRA_COLUMNS, MODULES, harmonise_modules
-from pra.ingest.health import read_csv_file
+from pra.ingest.health import merge_checks, read_csv_file
 from pra.ingest.programme import SURVEY_COLUMNS, harmonise_programme_table, read_frame
 from pra.ingest.readers import find_year_column, normalise_keys, read_centres, to_number
 from pra.ingest.welfare import Deflators
@@ -62,6 +63,13 @@ def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -
     """A frame with the writer's quirks as :func:`pra.ingest.readers.read_module` returns the
     file: the format's storage (CSV: ids as text, '' missing; Stata/SPSS: missing text blank),
     lower-case names, year column → ``year``, blank text → missing, keys normalised."""
+    ycol = find_year_column(quirked.columns)
+    names = {c: ("year" if c == ycol else str(c).lower()) for c in quirked.columns}
+    if columns is not None and len(columns) > 1 and len(set(names.values())) == len(names):
+        # only the columns read: each is written and read on its own (two or more, so no CSV
+        # line is blank)
+        wanted = set(columns)
+        quirked = quirked[[c for c in quirked.columns if names[c] in wanted]]
     if fmt == "csv":
         from pra.ingest.readers import TEXT_COLUMNS
 
@@ -147,6 +155,7 @@ class FixedGeography:
     register: pd.DataFrame            # pra2_localidades.csv as scripts/georeference.py reads it
     frame: pd.DataFrame               # marco_muestral_2012.csv as read_frame reads it
     localities: pd.DataFrame          # pra.geo.georef.georeference output
+    _prepared: dict = field(default_factory=dict)  # prepared_centres(): once per data.checks
     _points: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["latitude", "longitude", "dist_km", "nearest_id", "beyond", "reason"]))
 
@@ -165,6 +174,13 @@ class FixedGeography:
             c["ubigeo"].astype(str).str.zfill(6).isin(self.frame["ubigeo"].astype(str)).to_numpy()]
         return {int(y): np.union1d(near, in_frame) if int(y) == int(baseline_year) else near
                 for y in years}
+
+    def prepared_centres(self, checks: dict | None = None) -> PreparedCentres:
+        """The centre map prepared as ``harmonise_modules`` prepares it (once: it is fixed)."""
+        key = repr(sorted(merge_checks(checks).items()))
+        if key not in self._prepared:
+            self._prepared[key] = PreparedCentres.of(self.centres, checks)
+        return self._prepared[key]
 
     def distances(self, households: pd.DataFrame) -> pd.DataFrame:
         """:func:`pra.geo.distance.nearest_locality` for ``households`` (hh_id, latitude,
@@ -228,7 +244,7 @@ def harmonised_enaho(hh, fixed: FixedGeography, years=layout.YEARS, needed=None)
     ``needed`` ({year: conglomerates}, :meth:`FixedGeography.needed`) only their rows."""
     defl = deflators_as_read(hh)
     frames = [harmonise_modules(enaho_modules(hh, y, None if needed is None else needed[int(y)]),
-                                defl, y, fixed.centres)[0] for y in years]
+                                defl, y, fixed.prepared_centres())[0] for y in years]
     return (pd.concat(frames, ignore_index=True).sort_values("hh_id", kind="stable")
             .reset_index(drop=True))
 
