@@ -24,7 +24,7 @@ SETTINGS = {"inference": {
     "honest": {"mbar": [0, 0.5, 1], "m": [0, 0.02]},
 }}
 INFERENCE_RULES = {"inference_se", "inference_multiple", "inference_ri_chunk", "inference_ri",
-                   "inference_curve", "inference_honest", "inference_report", "inference"}
+                   "inference_curve", "inference_honest", "inference_report", "inference_coverage", "inference"}
 
 
 def _rules_run(log: str) -> set[str]:
@@ -53,6 +53,10 @@ def test_outputs_and_formats(run):
         for fmt in ("tex", "html", "md", "csv"):
             assert (tables / f"{name}.{fmt}").stat().st_size > 0, (name, fmt)
     assert (tables / "inference.xlsx").stat().st_size > 0
+    # the shipped Monte Carlo coverage study, in the chapter (rule inference_coverage)
+    for fmt in ("tex", "html", "md", "csv", "xlsx"):
+        assert (tables / f"inference_coverage.{fmt}").stat().st_size > 0, fmt
+    assert "keep 95% coverage" in (tables / "inference_coverage.md").read_text(encoding="utf-8")
     for name in INFERENCE_FIGURES:
         for ext in ("png", "pdf"):
             assert (run / f"results/inference/figures/{name}.{ext}").stat().st_size > 0
@@ -115,13 +119,21 @@ def test_captions_follow_the_config():
     assert words["cutoffs"] == "7, 30 km" and words["ri"] == "30 placebo maps in 3 chunk(s)"
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     smk = {"params": {"captions": words}, "config": cfg}
-    rsts = sorted((ROOT / "report" / "inference").glob("*.rst"))
+    rsts = sorted(p for p in (ROOT / "report" / "inference").glob("*.rst") if p.stem != "coverage")
     assert len(rsts) == 9
     text = {p.stem: env.from_string(p.read_text(encoding="utf-8")).render(snakemake=smk) for p in rsts}
     assert "Conley spatial HAC at 7, 30 km" in text["se6"] and "30 placebo maps" in text["ri_placebo"]
     assert "covariance of the bins: clustered by ubigeo" in text["effect_curve"]
     cfg["inference"]["curve"]["cluster"] = None
     assert inference_captions(cfg)["curve_vcov"] == "localities independent"
+    # the coverage table's caption reads the shipped study's own files, not the run's config
+    from pra.validate.inference import coverage_words
+
+    cov = ROOT / "docs" / "validation"
+    w = coverage_words(cov / "coverage.csv", cov / "coverage.json")
+    text = env.from_string((ROOT / "report" / "inference" / "coverage.rst").read_text(encoding="utf-8")).render(
+        snakemake={"params": {"words": w}})
+    assert "**shocks on**: methods that keep 95% coverage" in text and f"seed {w['seed']}" in text
 
 
 def test_config_cross_checks():
