@@ -10,6 +10,7 @@ min_version("9.0")
 # Parse with the workflow's own package, as its jobs do (PYTHONPATH below).
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 import pra.config
+import pra.threads
 
 
 configfile: os.path.join(workflow.basedir, "config.yaml")
@@ -28,8 +29,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 # One BLAS/OpenMP/numba thread per job (Snakemake does this for shell jobs, not script jobs): jobs
 # run side by side without oversubscribing the cores, and pyfixest's numba reductions give the
 # same digits on every machine. Rules that use more threads pass them explicitly (DuckDB).
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+pra.threads.single_threaded()
 
 
 conda: "envs/pra.yaml"

@@ -29,8 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from pra.threads import single_threaded  # noqa: E402
+
+single_threaded()  # as every Snakemake job, so the ratio compares like with like
 
 INPUTS = ["results/harmonised/enaho.parquet", "results/geo/distances.parquet"]
 TARGETS = ["results/grid/explorer.html", "results/grid/dropped.csv"]

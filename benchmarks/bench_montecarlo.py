@@ -10,15 +10,13 @@ Run: python benchmarks/bench_montecarlo.py [--scale 1] [--draws 2] [--reps 200] 
 """
 from __future__ import annotations
 
-import os
+from pra.threads import single_threaded
 
-# one BLAS/OpenMP/numba thread, as the Snakefile sets for every job (a chunk job is what is timed;
-# a multi-threaded BLAS on a shared 2-core machine spends its time spin-waiting)
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+single_threaded()  # as every Snakemake job (a chunk job is what is timed); before numpy is imported
 
-import argparse
-import copy
+import argparse  # noqa: E402
+import copy  # noqa: E402
+import os  # noqa: E402
 import time
 from pathlib import Path
 

@@ -115,9 +115,9 @@ def test_settings_accept_the_inference_estimator(config):
 def test_documented_coverage_settings_draw_what_they_say(name, enabled):
     """The two documented runs (docs/inference.md) differ in the shocks: config.yaml's
     validation.data_embedded turns them off by default, so the shocks-on file must turn them on."""
-    from pra.validate.inference import _config
+    from pra.validate.cli import load_config
 
-    cfg = _config([ROOT / "config.yaml", ROOT / "docs" / "validation" / name])
+    cfg = load_config([ROOT / "config.yaml", ROOT / "docs" / "validation" / name])
     assert Settings.from_config(cfg).config["data"]["embedded"]["shocks"]["enabled"] is enabled
 
 

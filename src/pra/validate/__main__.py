@@ -1,9 +1,7 @@
-import os
+from pra.threads import single_threaded
 
-# one BLAS/OpenMP/numba thread, as the Snakefile sets for every job: runs of several settings side
-# by side do not oversubscribe the cores (set before numpy is imported)
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# as every Snakemake job: runs of several settings side by side do not oversubscribe the cores
+single_threaded()  # before numpy is imported
 
 from pra.validate.cli import main  # noqa: E402
 

@@ -13,7 +13,6 @@ import copy
 import dataclasses
 import logging
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np

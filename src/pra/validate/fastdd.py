@@ -11,8 +11,8 @@ rows missing the outcome, a term, a control, a fixed effect or the cluster are d
 singleton fixed effects; collinear columns go by pyfixest's sequential rule in formula order
 (terms, controls); CRV1 with reghdfe's small-sample factor; t(G−1) p-values and intervals. A
 spec with several treatment terms (Table 7's semesters) gets the full sandwich.
-``tests/test_validate_fastdd.py`` checks coefficients, SEs, p-values, intervals and N against
-``run_batch`` (pyfixest) to 1e-10 on every family the harness uses.
+``tests/test_validate_frames.py`` checks coefficients, SEs, p-values, intervals, N and the
+estimands against ``run_batch`` (pyfixest) to 1e-10 on every family the harness uses.
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def _fit_frame(frame: pd.DataFrame, specs: list[dict], cluster: str, extra: dict
     ref = int(frame["year"].min())
     years = sorted(int(y) for y in pd.unique(frame["year"]))
     m_max = max(int(s["model"]) for s in specs)
-    ctrl_names, ctrl = control_columns(frame, m_max, ref, years)
+    _, ctrl = control_columns(frame, m_max, ref, years)
     ncols = {m: len(control_columns(frame.iloc[:0], m, ref, years)[0]) for m in range(1, m_max + 1)}
     terms = {t: term_matrix(frame, t) for t in dict.fromkeys(s["terms"] for s in specs)}
     fe_cols = list(FIXED_EFFECTS)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
 
 from pra.report.tables import Table, fmt_int, fmt_num
@@ -157,10 +156,6 @@ def coverage_table(cov: pd.DataFrame, *, scale: float, seed: int, reps: int, stu
     return t
 
 
-__all__ = ["DEFAULTS", "ESTIMATOR", "coverage_frame", "coverage_table", "coverage_verdict", "coverage_words", "method_label", "mc_settings",
-           "run_inference", "se_settings"]
-
-
 def coverage_verdict(cov: pd.DataFrame, level: float = 0.95, mcse: float = 2.0) -> dict[str, dict[str, list[str]]]:
     """Per setting: the methods whose coverage keeps ``level`` (within ``mcse`` Monte Carlo SEs
     of it, or above) and those below, by label (:func:`method_label`), in table order."""
@@ -189,24 +184,22 @@ def coverage_words(csv_path, json_path) -> dict:
     return words
 
 
+__all__ = ["DEFAULTS", "ESTIMATOR", "coverage_frame", "coverage_table", "coverage_verdict", "coverage_words",
+           "method_label", "mc_settings", "run_inference", "se_settings"]
+
+
 # --------------------------------------------------------------------------------------------
 # command line: the coverage runs of docs/inference.md without the Snakemake rule (two settings
 # at once write to two folders; chunks already written are kept, so a run can stop and resume)
-
-def _config(paths) -> dict:
-    from pra.validate.cli import load_config
-
-    return load_config(paths)
-
 
 def _run(args) -> None:
     import logging
     from pathlib import Path
 
-    from pra.validate.cli import run_chunks
+    from pra.validate.cli import load_config, run_chunks
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    run_chunks(_config(args.configfile), Path(args.out))
+    run_chunks(load_config(args.configfile), Path(args.out))
 
 
 def _summarise(args) -> None:
@@ -215,10 +208,10 @@ def _summarise(args) -> None:
 
     from pra.io import write_csv_atomic
     from pra.report import tables as T
-    from pra.validate.cli import read_chunks
+    from pra.validate.cli import load_config, read_chunks
     from pra.validate.summary import summarise
 
-    cfg = _config(args.configfile)
+    cfg = load_config(args.configfile)
     summaries = {}
     for spec in args.setting:  # label=folder
         label, folder = spec.split("=", 1)
