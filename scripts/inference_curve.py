@@ -15,7 +15,8 @@ def main(smk) -> None:
     cfg = smk.params.config
     curve = curve_frame(pd.read_parquet(smk.input.sample), cfg)
     write_csv_atomic(curve.bins, smk.output.bins)
-    write_json_atomic(curve_meta(curve, cfg["inference"]["curve"]["outcome"]), smk.output.meta)
+    write_json_atomic(curve_meta(curve, cfg["inference"]["curve"]["outcome"],
+                                                      cfg["inference"]["curve"].get("model")), smk.output.meta)
     logging.info("%d bins (%s), %d comparison localities, dropped %s", curve.nbins, curve.selection,
                  curve.n_control, curve.dropped)
 

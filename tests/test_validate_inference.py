@@ -111,7 +111,8 @@ def test_settings_accept_the_inference_estimator(config):
     assert Settings.from_config(cfg).estimators == ("inference",)
 
 
-@pytest.mark.parametrize("name,enabled", [("coverage_shocks_on.yaml", True), ("coverage_shocks_off.yaml", False)])
+@pytest.mark.parametrize("name,enabled", [("coverage_shocks_on.yaml", True), ("coverage_shocks_off.yaml", False),
+                                          ("curve_shocks_on.yaml", True), ("curve_shocks_off.yaml", False)])
 def test_documented_coverage_settings_draw_what_they_say(name, enabled):
     """The two documented runs (docs/inference.md) differ in the shocks: config.yaml's
     validation.data_embedded turns them off by default, so the shocks-on file must turn them on."""

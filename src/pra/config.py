@@ -135,6 +135,9 @@ def check_inference(config: dict) -> None:
     m = inf.get("ri", {}).get("model")
     if m is not None and int(m) not in [int(x) for x in did["models"]]:
         raise ConfigError(f"config key inference.ri.model: {m} is not among did.models {did['models']}")
+    cm = inf.get("curve", {}).get("model")
+    if cm is not None and int(cm) not in [int(x) for x in did["models"]]:
+        raise ConfigError(f"config key inference.curve.model: {cm} is not among did.models {did['models']}")
     c = inf.get("curve", {}).get("control_km")
     if c is not None and not (sp["treatment_radius_km"] <= c < sp["sample_space_km"]):
         raise ConfigError(f"config key inference.curve.control_km: {c} km must lie between the treatment "

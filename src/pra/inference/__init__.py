@@ -59,8 +59,13 @@ def inference_words(config: Mapping) -> dict[str, str]:
         "multiple": f"{int(mc['reps'])} joint draws, {mc['weights']} weights, one per {mc['cluster']}",
         "ri": f"{int(ri['draws'])} placebo maps in {len(ri_chunks(config))} chunk(s)",
         "ri_outcome": f"{ri['outcome']}, model {ri_model(config)}",
-        "curve": f"{inf['curve']['outcome']}, comparison localities at >= {_num(inf['curve']['control_km'])} km",
-        "curve_vcov": ("localities independent" if inf["curve"].get("cluster") in (None, "locality")
+        "curve": (f"{inf['curve']['outcome']}"
+                  + ("" if inf["curve"].get("model") is None else f" net of model-{int(inf['curve']['model'])} controls")
+                  + f", comparison localities at >= {_num(inf['curve']['control_km'])} km"),
+        "curve_vcov": (f"spatial HAC between localities, {inf['curve'].get('conley_kernel', 'uniform')} kernel, "
+                       f"cutoff {_num(inf['curve']['conley_km'])} km"
+                       if inf["curve"].get("conley_km") is not None
+                       else "localities independent" if inf["curve"].get("cluster") in (None, "locality")
                        else f"clustered by {inf['curve']['cluster']}"),
         "mbar": ", ".join(_num(m) for m in inf["honest"]["mbar"]),
         "m": ", ".join(_num(m) for m in inf["honest"]["m"]),

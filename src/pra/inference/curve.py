@@ -41,7 +41,7 @@ from scipy import stats
 from .clustering import cluster_meat
 
 __all__ = ["EffectCurve", "locality_changes", "quantile_knots", "bin_index", "select_nbins",
-           "sup_t_critical", "influence", "tau_vcov", "effect_curve"]
+           "sup_t_critical", "influence", "tau_vcov", "effect_curve", "curve_of"]
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,20 @@ class EffectCurve:
     cluster: str | None = None
     n_clusters: int | None = None
     vcov: np.ndarray | None = field(default=None, repr=False)
+    conley_km: float | None = None  # spatial HAC between localities at this cutoff (then cluster is None)
+    kernel: str | None = None
 
 
 def locality_changes(sample: pd.DataFrame, outcome: str, dist_max_km: float,
                      locality: str = "locality", dist: str = "dist_km", post: str = "post",
-                     year: str = "year", cluster: str | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+                     year: str = "year", cluster: str | None = None,
+                     coords: tuple[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Per locality: distance, Δỹ (post − pre mean of the control-year-demeaned outcome),
-    n_pre, n_post (and the ``cluster`` column, which must be constant within a locality).
+    n_pre, n_post (and the ``cluster`` column, which must be constant within a locality; and the
+    locality's mean ``coords`` (latitude, longitude) as ``latitude``, ``longitude``).
     Localities seen in one period only are dropped (counted)."""
     extra = [cluster] if cluster not in (None, locality) else []
-    cols = [outcome, locality, dist, post, year] + extra
+    cols = [outcome, locality, dist, post, year] + extra + list(coords or ())
     missing = [c for c in cols if c not in sample.columns]
     if missing:
         raise KeyError(f"inference.curve: column(s) {missing} not in the sample")
@@ -100,6 +104,9 @@ def locality_changes(sample: pd.DataFrame, outcome: str, dist_max_km: float,
             raise ValueError(f"inference.curve: cluster {cluster!r} is not constant within "
                              f"{int((per > 1).sum())} localities (e.g. {per[per > 1].index[0]!r})")
         out["cluster"] = f.groupby(locality)[cluster].first().loc[g.index].to_numpy()
+    if coords:
+        xy = f.groupby(locality)[list(coords)].mean().loc[g.index]
+        out["latitude"], out["longitude"] = xy[coords[0]].to_numpy(float), xy[coords[1]].to_numpy(float)
     return out.reset_index(drop=True), dropped
 
 
@@ -170,13 +177,20 @@ def tau_vcov(dy: np.ndarray, bins: np.ndarray, nbins: int, cluster: np.ndarray |
 
 def effect_curve(sample: pd.DataFrame, outcome: str, dist_max_km: float, nbins: int | None = None,
                  level: float = 0.95, nsims: int = 10_000, seed: int = 0, cluster: str | None = None,
-                 **cols) -> EffectCurve:
+                 conley_km: float | None = None, kernel: str = "uniform",
+                 coords: tuple[str, str] = ("latitude", "longitude"), **cols) -> EffectCurve:
     """The effect as a function of distance, with pointwise CIs and a uniform band; ``cluster``:
     the column the covariance of the τ̂ clusters on (None or the locality column: independent
-    localities)."""
+    localities). ``conley_km``: instead, the spatial HAC of the localities' influences at that
+    cutoff (``kernel`` uniform or bartlett; the localities' mean ``coords``), normal critical
+    values: a shock field that crosses district borders correlates neighbouring localities'
+    changes, and each locality's change already holds its own serial correlation."""
+    if conley_km is not None:
+        cluster = None
     if cluster is not None and cluster == cols.get("locality", "locality"):
         cluster = None  # one locality per cluster: the independent-localities covariance
-    ch, dropped = locality_changes(sample, outcome, dist_max_km, cluster=cluster, **cols)
+    ch, dropped = locality_changes(sample, outcome, dist_max_km, cluster=cluster,
+                                   coords=None if conley_km is None else coords, **cols)
     is_near = (ch["dist_km"] < dist_max_km).to_numpy()
     near = ch[is_near]
     selection = "fixed"
@@ -192,7 +206,16 @@ def effect_curve(sample: pd.DataFrame, outcome: str, dist_max_km: float, nbins: 
     dy = ch["dy"].to_numpy(float)
     n_c = int((b == -1).sum())
     tau = np.array([dy[b == j].mean() for j in range(nbins)]) - dy[b == -1].mean()
-    cov, G = tau_vcov(dy, b, nbins, None if cluster is None else ch["cluster"].to_numpy())
+    if conley_km is not None:
+        from .conley import conley_meat
+
+        cov, G = conley_meat(influence(dy, b, nbins), ch["latitude"].to_numpy(float),
+                             ch["longitude"].to_numpy(float), float(conley_km), kernel), None
+        w, V = np.linalg.eigh(cov)
+        if w.min() < 0:  # a uniform kernel need not give a PSD matrix: clip (Cameron, Gelbach, Miller 2011)
+            cov = (V * np.clip(w, 0, None)) @ V.T
+    else:
+        cov, G = tau_vcov(dy, b, nbins, None if cluster is None else ch["cluster"].to_numpy())
     se = np.sqrt(np.diag(cov))
     df = None if G is None else G - 1
     q = (stats.norm() if df is None else stats.t(df)).ppf(0.5 + level / 2)
@@ -203,4 +226,18 @@ def effect_curve(sample: pd.DataFrame, outcome: str, dist_max_km: float, nbins: 
         "ci_low": tau - q * se, "ci_high": tau + q * se,
         "band_low": tau - crit * se, "band_high": tau + crit * se})
     return EffectCurve(bins, int(nbins), selection, float(dist_max_km), n_c, crit, level, dropped,
-                       cluster, G, cov)
+                       cluster, G, cov, None if conley_km is None else float(conley_km),
+                       None if conley_km is None else kernel)
+
+
+def curve_of(sample: pd.DataFrame, column: str, curve: EffectCurve, **cols) -> np.ndarray:
+    """``curve``'s bins applied to another column of the same rows: per bin, the localities' mean
+    change of ``column`` minus the comparison localities' (steps 1–3 with ``curve``'s knots). On
+    the households' planted effects this is the bins' truth (the Monte Carlo's estimand)."""
+    ch, _ = locality_changes(sample, column, curve.dist_max_km, **cols)
+    knots = np.r_[curve.bins["d_low"].to_numpy(float), curve.bins["d_high"].to_numpy(float)[-1]]
+    near = (ch["dist_km"] < curve.dist_max_km).to_numpy()
+    b = np.full(len(ch), -1)
+    b[near] = bin_index(ch["dist_km"].to_numpy(float)[near], knots)
+    dy = ch["dy"].to_numpy(float)
+    return np.array([dy[b == j].mean() for j in range(curve.nbins)]) - dy[b == -1].mean()

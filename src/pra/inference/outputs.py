@@ -38,7 +38,7 @@ from .ri import PlaceboFit, nearest_distance_km, placebo_maps, ri_pvalue
 from . import ri_chunks  # noqa: F401  (re-exported)
 from .spec import SeSettings, se_table, settings_from_config, spec_design
 
-__all__ = ["KEEP", "base_specs", "se_frame_table6", "se_frame_table16", "multiple_frame",
+__all__ = ["KEEP", "base_specs", "effect_curve_data", "curve_from_data", "se_frame_table6", "se_frame_table16", "multiple_frame",
            "ri_setup", "ri_chunk", "ri_summary", "ri_chunks", "curve_frame", "band_frame",
            "honest_frames", "semester_event_study"]
 
@@ -217,29 +217,67 @@ def ri_summary(observed: float, placebo: pd.DataFrame, config: Mapping) -> pd.Da
 
 
 # ------------------------------------------------------------------------------- effect curve
-def curve_frame(sample: pd.DataFrame, config: Mapping):
-    """The effect curve (:func:`pra.inference.curve.effect_curve`) of ``inference.curve.outcome``
-    on the DD sample (producers within the sample space), locality = the study's unit."""
+def effect_curve_data(sample: pd.DataFrame, config: Mapping, keep=()) -> tuple[pd.DataFrame, str, dict[str, int]]:
+    """The curve's estimation frame (the base DD's rows: producers within the sample space) and
+    the column the curve is computed on, with the rows dropped on the way (by reason).
+
+    ``inference.curve.model`` null: the outcome itself. A Table 6 model (1–3): the outcome net of
+    that model's controls, ``y − x'β̂``, with ``β̂`` the control coefficients of the model's own fit
+    (locality and year fixed effects, the treatment term included), on the fit's rows (rows it
+    drops are counted). Butts' estimator then compares locality changes of this adjusted outcome:
+    the controls take out household differences (size, head, dwelling) and the model-1 trends by
+    locality characteristics, which otherwise stay in the bins' means as noise. ``keep``: further
+    columns the caller needs on the frame (e.g. the planted effects)."""
     cc = config["inference"]["curve"]
-    spec = next(s for s in base_specs(config) if s["outcome"] == cc["outcome"])
+    y, m = cc["outcome"], cc.get("model")
+    specs = [s for s in base_specs(config) if s["outcome"] == y]
     from pra.did.specs import prepare_sample
 
-    frame, _ = prepare_sample(sample, spec)
+    if m is None:
+        frame, _ = prepare_sample(sample, specs[0])
+        return frame, y, {}
+    spec = next((s for s in specs if int(s["model"]) == int(m)), None)
+    if spec is None:
+        raise ValueError(f"config key inference.curve.model: no Table 6 fit of {y!r} with model {m} (did.models)")
+    cluster = cc.get("cluster")
+    extra = [c for c in [cluster, "dist_km", "post"] + list(keep) if c not in (None, "locality")]
+    design, terms = spec_design(sample, spec, keep=list(dict.fromkeys(extra)))
+    controls = [n for n in design.names if n not in terms]
+    b = design.beta[[design.index(n) for n in controls]]
+    f = design.frame
+    col = f"{y}__net_of_model{int(m)}"
+    return f.assign(**{col: f[y].to_numpy(float) - f[controls].to_numpy(float) @ b}), col, dict(design.dropped)
+
+
+def curve_from_data(frame: pd.DataFrame, column: str, config: Mapping):
+    """:func:`pra.inference.curve.effect_curve` of ``column`` with the settings of
+    ``inference.curve``; when binsreg's plug-in is undefined (too few localities), J = n^(1/3)."""
+    cc = config["inference"]["curve"]
+    km = float(cc["control_km"])
     args = dict(level=float(config["inference"]["level"]), nsims=int(cc["nsims"]), seed=int(config["seed"]),
-                cluster=cc["cluster"])
+                cluster=cc["cluster"], conley_km=cc.get("conley_km"), kernel=cc.get("conley_kernel", "uniform"))
     if cc.get("nbins") is not None:
-        return effect_curve(frame, cc["outcome"], float(cc["control_km"]), nbins=int(cc["nbins"]), **args)
+        return effect_curve(frame, column, km, nbins=int(cc["nbins"]), **args)
     try:
-        return effect_curve(frame, cc["outcome"], float(cc["control_km"]), **args)
+        return effect_curve(frame, column, km, **args)
     except ValueError as e:
         if "DPI" not in str(e):
             raise
     # too few localities for binsreg's plug-in (test-size data): J = n^(1/3), the IMSE rate
-    ch, _ = locality_changes(frame, cc["outcome"], float(cc["control_km"]))
-    n_near = int((ch["dist_km"] < float(cc["control_km"])).sum())
+    ch, _ = locality_changes(frame, column, km)
+    n_near = int((ch["dist_km"] < km).sum())
     J = int(np.clip(round(n_near ** (1 / 3)), 2, max(2, n_near // 2)))
-    return replace(effect_curve(frame, cc["outcome"], float(cc["control_km"]), nbins=J, **args),
+    return replace(effect_curve(frame, column, km, nbins=J, **args),
                    selection="n^(1/3) (binsreg DPI undefined: too few localities)")
+
+
+def curve_frame(sample: pd.DataFrame, config: Mapping):
+    """The effect curve (:func:`pra.inference.curve.effect_curve`) of ``inference.curve.outcome``
+    (net of ``inference.curve.model``'s controls) on the DD sample, locality = the study's unit;
+    the rows the model's fit drops are added to the curve's ``dropped``."""
+    frame, column, dropped = effect_curve_data(sample, config)
+    curve = curve_from_data(frame, column, config)
+    return replace(curve, dropped={**dropped, **curve.dropped}) if dropped else curve
 
 
 def band_frame(store: pd.DataFrame, outcome: str) -> pd.DataFrame:

@@ -174,12 +174,24 @@ def ri_table(summary: pd.DataFrame, config: Mapping) -> Table:
     return t
 
 
-def curve_vcov_text(cluster: str | None, n_clusters: int | None) -> str:
+def curve_vcov_text(cluster: str | None, n_clusters: int | None, conley_km: float | None = None,
+                    kernel: str | None = None) -> str:
     """How the curve's covariance treats the localities (the table's note)."""
+    if conley_km is not None:
+        return (f"Covariance: spatial HAC between localities, {kernel} kernel, cutoff {km(conley_km)} km "
+                "(normal critical values).")
     if cluster is None:
         return "Covariance: localities independent (normal critical values)."
     return (f"Covariance: CRV1 clustered by {cluster_text(cluster)}, {int(n_clusters)} clusters, "
             f"t({int(n_clusters) - 1}) critical values.")
+
+
+def curve_adjust_text(model: int | None) -> str:
+    """What the curve's outcome is net of (empty for the raw outcome)."""
+    if model is None:
+        return ""
+    return (f" net of the model-{int(model)} controls (their coefficients from Table 6's model-{int(model)} "
+            "fit with locality and year fixed effects)")
 
 
 def curve_table(bins: pd.DataFrame, meta: Mapping, config: Mapping) -> Table:
@@ -189,12 +201,13 @@ def curve_table(bins: pd.DataFrame, meta: Mapping, config: Mapping) -> Table:
     for _, r in bins.iterrows():
         t.add(f"{r['d_low']:.1f}–{r['d_high']:.1f}", [str(int(r["n_localities"])), f"{r['tau']:.4f}",
               fmt_se(r["se"]), _ci(r["ci_low"], r["ci_high"]), _ci(r["band_low"], r["band_high"])])
-    t.notes += [f"{outcome_label(meta['outcome'])}: change after minus before of each locality's mean "
+    t.notes += [f"{outcome_label(meta['outcome'])}{curve_adjust_text(meta.get('model'))}: change after minus "
+                f"before of each locality's mean "
                 f"(net of the comparison localities' yearly mean), averaged by distance bin, minus the "
                 f"comparison localities' change (at ≥ {km(meta['control_km'])} km, {int(meta['n_control'])} "
                 f"localities). Bins: {int(meta['nbins'])}, quantile-spaced ({meta['selection']}). Uniform "
                 f"band: sup-t critical value {meta['crit_band']:.3f} "
-                f"({round(100 * float(meta['level']))}%). {curve_vcov_text(meta['cluster'], meta['n_clusters'])} "
+                f"({round(100 * float(meta['level']))}%). {curve_vcov_text(meta['cluster'], meta['n_clusters'], meta.get('conley_km'), meta.get('kernel'))} "
                 f"The study's treatment radius is "
                 f"{km(config['spatial']['treatment_radius_km'])} km."]
     return t
@@ -271,7 +284,8 @@ def plot_curve(bins: pd.DataFrame, bands: pd.DataFrame, meta: Mapping, radius_km
     ax.axhline(0, color="0.3", lw=0.8)
     ax.axvline(radius_km, color="0.3", lw=0.8, ls=":", label=f"treatment radius {km(radius_km)} km")
     ax.set_xlabel("distance to the nearest PRA-II locality (km)")
-    ax.set_ylabel(f"effect on {outcome_label(meta['outcome'])}")
+    ax.set_ylabel(f"effect on {outcome_label(meta['outcome'])}"
+                  + ("" if meta.get("model") is None else f" (net of model-{int(meta['model'])} controls)"))
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     _save(fig, paths)
@@ -309,9 +323,10 @@ def plot_honest(ci: pd.DataFrame, bd: pd.DataFrame, paths: Sequence[str]) -> Non
     plt.close(fig)
 
 
-def curve_meta(curve, outcome: str) -> dict:
-    return {"outcome": outcome, "control_km": curve.dist_max_km, "n_control": curve.n_control,
+def curve_meta(curve, outcome: str, model: int | None = None) -> dict:
+    """``model``: the Table 6 model whose controls the outcome is net of (None: the raw outcome)."""
+    return {"outcome": outcome, "model": None if model is None else int(model), "control_km": curve.dist_max_km, "n_control": curve.n_control,
             "nbins": curve.nbins, "selection": curve.selection, "crit_band": curve.crit_band,
             "level": curve.level, "dropped": curve.dropped, "cluster": curve.cluster,
-            "n_clusters": curve.n_clusters}
+            "n_clusters": curve.n_clusters, "conley_km": curve.conley_km, "kernel": curve.kernel}
 

@@ -1,9 +1,11 @@
-"""Monte Carlo runs without Snakemake: ``python -m pra.validate run|summarise``.
+"""Monte Carlo runs without Snakemake: ``python -m pra.validate run|summarise|curve``.
 
 For settings run beside the ``montecarlo`` target (docs/validation.md: the δ run, the scale-10
 draw; docs/inference.md: the coverage runs): ``run`` writes one parquet per chunk of
 ``validation.chunk_size`` draws into ``--out`` (chunks already there are kept, so a run resumes),
-``summarise`` gathers a folder's chunks and writes :func:`pra.validate.summary.summarise` as CSV.
+``summarise`` gathers a folder's chunks and writes :func:`pra.validate.summary.summarise` as CSV;
+``curve`` writes the effect curve's joint band coverage (:func:`pra.validate.curve.band_coverage`)
+of one or more settings.
 Several ``--configfile`` are merged in order (later keys win, nested blocks merged), as
 Snakemake's ``--configfile`` does over ``config.yaml``.
 """
@@ -87,6 +89,21 @@ def _summarise(args) -> None:
         print(summary.to_string(index=False))
 
 
+def _curve(args) -> None:
+    from pra.io import write_csv_atomic
+    from pra.validate.curve import band_coverage
+
+    out = []
+    for spec in args.setting:  # label=folder
+        label, folder = spec.split("=", 1)
+        out.append(band_coverage(read_chunks(folder)).assign(setting=label))
+    cov = pd.concat(out, ignore_index=True)
+    cov = cov[["setting"] + [c for c in cov.columns if c != "setting"]]
+    write_csv_atomic(cov, Path(args.out), float_format="%.6g")
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(cov.to_string(index=False))
+
+
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     p = argparse.ArgumentParser(prog="python -m pra.validate")
@@ -100,6 +117,10 @@ def main(argv=None) -> None:
     s.add_argument("--folder", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=_summarise)
+    c = sub.add_parser("curve", help="the effect curve's joint band coverage of settings (label=folder ...)")
+    c.add_argument("--setting", nargs="+", required=True)
+    c.add_argument("--out", required=True)
+    c.set_defaults(func=_curve)
     a = p.parse_args(argv)
     a.func(a)
 

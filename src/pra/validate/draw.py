@@ -29,7 +29,7 @@ from pra.validate.estimands import SPATIAL_ZERO_EFFECT, spatial_effects, survey_
 
 log = logging.getLogger(__name__)
 
-ESTIMATORS = ("table6", "table7", "table8", "radius", "table16", "inference")  # inference: pra.validate.inference
+ESTIMATORS = ("table6", "table7", "table8", "radius", "table16", "inference", "curve")  # inference: pra.validate.inference; curve: pra.validate.curve
 FAMILY_OF = {"table6": "base", "table7": "semester", "table8": "placebo", "radius": "radius"}
 DRAW_COLUMNS = ["draw", "estimator", "design", "table", "model", "outcome", "term", "estimate",
                 "se", "pvalue", "ci_low", "ci_high", "nobs", "estimand", "planted", "effect"]
@@ -231,12 +231,13 @@ def run_draw(fixed: F.FixedGeography, settings: Settings, draw: int,
     parts = []
     dd = [e for e in settings.estimators if e in FAMILY_OF]
     inference = "inference" in settings.estimators
-    if dd or inference:
+    curve = "curve" in settings.estimators
+    if dd or inference or curve:
         space = F.sample_space(enaho, fixed.distances(enaho), float(spatial["sample_space_km"]))
     if "table16" in settings.estimators:
         msample = F.matching_frame(enaho, F.programme_table(hh, fixed), fixed, matching)
     t2 = time.perf_counter()
-    if dd or inference:
+    if dd or inference or curve:
         effects = spatial_effects(hh)
     if dd:
         parts.append(run_dd(space, effects, dd_specs(settings), cfg["did"]["cluster"]))
@@ -244,6 +245,10 @@ def run_draw(fixed: F.FixedGeography, settings: Settings, draw: int,
         from pra.validate.inference import run_inference
 
         parts.append(run_inference(space, effects, cfg, F.draw_seed(settings.seed, draw, 2)))
+    if curve:  # the effect curve's uniform band against the bins' truth (pra.validate.curve)
+        from pra.validate.curve import run_curve
+
+        parts.append(run_curve(space, effects, cfg))
     t3 = time.perf_counter()
     if "table16" in settings.estimators:
         parts.append(run_matching_dd(msample, survey_effects(hh), matching, settings.bootstrap_reps,
@@ -264,7 +269,8 @@ def zero_by_design(rows: pd.DataFrame, post_start: int) -> np.ndarray:
     pre-period semesters, and the spatial DD of subjective poverty (no planted effect)."""
     sem_year = rows["term"].str.extract(r"^semester::(\d{4})-", expand=False).astype(float)
     return ((rows["table"] == "Table 8") | (sem_year < post_start)
-            | (rows["design"].isin(["spatial DD", "inference"]) & rows["outcome"].isin(SPATIAL_ZERO_EFFECT))).to_numpy()
+            | (rows["design"].isin(["spatial DD", "inference"]) & rows["outcome"].isin(SPATIAL_ZERO_EFFECT))
+            | ((rows["design"] == "curve") & (rows["estimand"] == 0))).to_numpy()
 
 
 def run_draws(settings: Settings, draws, fixed: F.FixedGeography | None = None,
