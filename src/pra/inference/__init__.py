@@ -60,7 +60,8 @@ def inference_words(config: Mapping) -> dict[str, str]:
         "ri": f"{int(ri['draws'])} placebo maps in {len(ri_chunks(config))} chunk(s)",
         "ri_outcome": f"{ri['outcome']}, model {ri_model(config)}",
         "curve": (f"{inf['curve']['outcome']}"
-                  + ("" if inf["curve"].get("model") is None else f" net of model-{int(inf['curve']['model'])} controls")
+                  + ("" if inf["curve"].get("model") is None
+                     else f" net of model-{int(inf['curve']['model'])} controls")
                   + f", comparison localities at >= {_num(inf['curve']['control_km'])} km"),
         "curve_vcov": (f"spatial HAC between localities, {inf['curve'].get('conley_kernel', 'uniform')} kernel, "
                        f"cutoff {_num(inf['curve']['conley_km'])} km"

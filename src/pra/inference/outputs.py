@@ -38,7 +38,8 @@ from .ri import PlaceboFit, nearest_distance_km, placebo_maps, ri_pvalue
 from . import ri_chunks  # noqa: F401  (re-exported)
 from .spec import SeSettings, se_table, settings_from_config, spec_design
 
-__all__ = ["KEEP", "base_specs", "effect_curve_data", "curve_from_data", "se_frame_table6", "se_frame_table16", "multiple_frame",
+__all__ = ["KEEP", "base_specs", "effect_curve_data", "curve_from_data", "se_frame_table6", "se_frame_table16",
+           "multiple_frame",
            "ri_setup", "ri_chunk", "ri_summary", "ri_chunks", "curve_frame", "band_frame",
            "honest_frames", "semester_event_study"]
 

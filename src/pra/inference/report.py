@@ -207,7 +207,8 @@ def curve_table(bins: pd.DataFrame, meta: Mapping, config: Mapping) -> Table:
                 f"comparison localities' change (at ≥ {km(meta['control_km'])} km, {int(meta['n_control'])} "
                 f"localities). Bins: {int(meta['nbins'])}, quantile-spaced ({meta['selection']}). Uniform "
                 f"band: sup-t critical value {meta['crit_band']:.3f} "
-                f"({round(100 * float(meta['level']))}%). {curve_vcov_text(meta['cluster'], meta['n_clusters'], meta.get('conley_km'), meta.get('kernel'))} "
+                f"({round(100 * float(meta['level']))}%). "
+                f"{curve_vcov_text(meta['cluster'], meta['n_clusters'], meta.get('conley_km'), meta.get('kernel'))} "
                 f"The study's treatment radius is "
                 f"{km(config['spatial']['treatment_radius_km'])} km."]
     return t
@@ -325,7 +326,8 @@ def plot_honest(ci: pd.DataFrame, bd: pd.DataFrame, paths: Sequence[str]) -> Non
 
 def curve_meta(curve, outcome: str, model: int | None = None) -> dict:
     """``model``: the Table 6 model whose controls the outcome is net of (None: the raw outcome)."""
-    return {"outcome": outcome, "model": None if model is None else int(model), "control_km": curve.dist_max_km, "n_control": curve.n_control,
+    return {"outcome": outcome, "model": None if model is None else int(model),
+            "control_km": curve.dist_max_km, "n_control": curve.n_control,
             "nbins": curve.nbins, "selection": curve.selection, "crit_band": curve.crit_band,
             "level": curve.level, "dropped": curve.dropped, "cluster": curve.cluster,
             "n_clusters": curve.n_clusters, "conley_km": curve.conley_km, "kernel": curve.kernel}
