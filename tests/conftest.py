@@ -23,7 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from workflow import ROOT, snakemake
+from pra.threads import single_threaded
+
+# One BLAS/OpenMP/numba thread per process, before numpy loads (the test modules import it after
+# this file): the xdist workers (-n auto) share the cores as Snakemake's jobs do, and a
+# multi-threaded OpenBLAS per worker oversubscribes them (pra.threads; measured: the quick run's
+# CPU time 10 % lower on 2 cores).
+single_threaded()
+
+from workflow import ROOT, snakemake  # noqa: E402
 
 
 @pytest.fixture(scope="session")
