@@ -4,8 +4,10 @@
   Snakemake and must be marked ``workflow``: collection stops otherwise).
 - ``embedded_geography``: the generator's geography at test size (scale 0.1, seed 20140601, the
   stream ``synthesize`` draws it from), drawn once per run (read only).
-- ``embedded_tree``: the embedded data at test size, generated once per run from that geography
-  (read only).
+- ``embedded_households``: the generator's households at test size on that geography, from the
+  stream ``synthesize`` draws them from, drawn once per run (read only).
+- ``embedded_tree``: the embedded data at test size, written once per run from that geography and
+  those households (read only); ``embedded_truth``: what ``synthesize`` returned for it.
 - ``embedded_harmonised``: ``harmonise_year`` on each year of ``embedded_tree``, once per run.
 - ``make_snakemake``: the ``snakemake`` object a rule's script receives (Snakemake's own class),
   for calling ``scripts/*.py``'s ``main`` directly.
@@ -87,31 +89,60 @@ def embedded_geography(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def embedded_tree(tmp_path_factory, embedded_geography):
+def embedded_households(tmp_path_factory, embedded_geography):
+    """``build_households`` at test size on ``embedded_geography`` from the stream ``synthesize``
+    uses for the seed (read only): the households ``embedded_tree`` is written from."""
+    def build():
+        from pra.embedded.households import build_households
+        from pra.embedded.synthesize import _rngs
+
+        return build_households(embedded_geography, TEST_SCALE, _rngs(TEST_SEED)[1])
+
+    return once_per_run(tmp_path_factory, "embedded_households", build)
+
+
+@pytest.fixture(scope="session")
+def embedded_tree(tmp_path_factory, embedded_geography, embedded_households):
     """The embedded data at test size (scale 0.1, seed 20140601), written once per session and
-    shared by the modules that only read it; its geography is ``embedded_geography`` (the same
-    draw ``synthesize`` makes: the households' stream is independent of the geography's). Under
-    pytest-xdist (``-n 2``) the workers share one copy: the first writes it under a lock in the
-    run's common temporary folder, the others wait and read it (synthesize replaces the folder
-    atomically)."""
+    shared by the modules that only read it; its geography and households are
+    ``embedded_geography`` and ``embedded_households`` (the same draws ``synthesize`` makes: each
+    builder has its own stream of the seed). Under pytest-xdist (``-n 2``) the workers share one
+    copy: the first writes it under a lock in the run's common temporary folder, the others wait
+    and read it (synthesize replaces the folder atomically). Beside the folder:
+    ``synthesize.pickle``, what ``synthesize`` returned (``embedded_truth``)."""
     from pra.embedded.synthesize import synthesize
 
     def geography(scale, rng):
         assert scale == TEST_SCALE
         return embedded_geography
 
+    def households(geo, scale, rng):
+        assert geo is embedded_geography and scale == TEST_SCALE
+        return embedded_households
+
+    def write(out):
+        truth = synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography,
+                           build_households=households)
+        (out.parent / "synthesize.pickle").write_bytes(pickle.dumps(truth))
+
     shared = _shared_dir(tmp_path_factory)
     if shared is None:
         out = tmp_path_factory.mktemp("embedded") / "tree"
-        synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography)
+        write(out)
         return out
     out = shared / f"embedded_{TEST_SCALE}_{TEST_SEED}" / "tree"
     with open(shared / f"embedded_{TEST_SCALE}_{TEST_SEED}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.is_dir():
+        if not (out.parent / "synthesize.pickle").is_file():
             out.parent.mkdir(exist_ok=True)
-            synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography)
+            write(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def embedded_truth(embedded_tree) -> dict:
+    """What ``synthesize`` returned when it wrote ``embedded_tree`` (truth.json's content)."""
+    return pickle.loads((embedded_tree.parent / "synthesize.pickle").read_bytes())
 
 
 @pytest.fixture(scope="session")

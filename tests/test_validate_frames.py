@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pra.embedded.households import build_households
-from pra.embedded.synthesize import _rngs
 from pra.geo.distance import connect, nearest_locality
 from pra.geo.georef import georeference
 from pra.geo.sample import attach_distances, spatial_sample
@@ -67,10 +65,11 @@ def file_path(embedded_tree, embedded_harmonised):
 
 
 @pytest.fixture(scope="module")
-def in_memory(embedded_geography):
-    # the geography embedded_tree was written from (the same seed's stream, drawn once per run)
+def in_memory(embedded_geography, embedded_households):
+    # the geography and households embedded_tree was written from (the seed's streams, drawn
+    # once per run)
     fixed = F.fixed_geography(SCALE, SEED, geo=embedded_geography)
-    hh = build_households(fixed.geo, SCALE, _rngs(SEED)[1])  # the generator's own stream
+    hh = embedded_households
     enaho = F.harmonised_enaho(hh, fixed)
     dist = fixed.distances(enaho)
     programme = F.programme_table(hh, fixed)
