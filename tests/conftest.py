@@ -161,15 +161,17 @@ def embedded_harmonised(tmp_path_factory, embedded_tree):
     return once_per_run(tmp_path_factory, "embedded_harmonised", build)
 
 
-# The costliest files of the quick run (CPU seconds measured on 2 cores, December 2026: 10-22 s
-# each, the other files under 7 s), costliest first. pytest-xdist's ``--dist loadfile`` hands out
-# whole files in collection order; starting with these keeps one worker from running a heavy
-# file alone at the end. The first two do not wait for each other: the embedded data
-# (conftest's session fixtures) is built by the first, the second needs none of it.
-HEAVY_FIRST = ["test_validate_frames.py", "test_grid.py", "test_matching_embedded.py",
-               "test_embedded_files.py", "test_ingest_harmonise.py", "test_embedded_geography.py",
-               "test_did_specs.py", "test_did_estimate.py", "test_bad_input.py",
-               "test_bad_input_read.py"]
+# The costliest files of the quick run (CPU seconds measured on 2 cores under load, December 2026:
+# 5-31 s each, the first with the embedded data's session fixtures; the other files under 5 s),
+# costliest first. pytest-xdist's ``--dist loadfile`` hands a worker the next file when it is
+# nearly done with its last, in collection order: starting with these keeps one worker from
+# running a heavy file alone at the end. The first two do not wait for each other: the embedded
+# data (conftest's session fixtures) is built by the first, the second needs none of it.
+HEAVY_FIRST = ["test_validate_frames.py", "test_matching_embedded.py", "test_embedded_files.py",
+               "test_ingest_harmonise.py", "test_embedded_geography.py", "test_did_specs.py",
+               "test_grid.py", "test_bad_input.py", "test_did_estimate.py", "test_bad_input_read.py",
+               "test_inference_curve.py", "test_geo.py", "test_matching.py",
+               "test_embedded_households.py"]
 
 
 def pytest_configure(config):
