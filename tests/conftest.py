@@ -162,7 +162,7 @@ def embedded_harmonised(tmp_path_factory, embedded_tree):
 
 
 # The costliest files of the quick run (CPU seconds measured on 2 cores under load, December 2026:
-# 5-31 s each, the first with the embedded data's session fixtures; the other files under 5 s),
+# 4-31 s each, the first with the embedded data's session fixtures; the other files under 4 s),
 # costliest first. pytest-xdist's ``--dist loadfile`` hands a worker the next file when it is
 # nearly done with its last, in collection order: starting with these keeps one worker from
 # running a heavy file alone at the end. The first two do not wait for each other: the embedded
