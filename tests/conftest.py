@@ -4,8 +4,10 @@
   Snakemake and must be marked ``workflow``: collection stops otherwise).
 - ``embedded_geography``: the generator's geography at test size (scale 0.1, seed 20140601, the
   stream ``synthesize`` draws it from), drawn once per run (read only).
-- ``embedded_tree``: the embedded data at test size, generated once per run from that geography
-  (read only).
+- ``embedded_households``: the generator's households at test size on that geography, from the
+  stream ``synthesize`` draws them from, drawn once per run (read only).
+- ``embedded_tree``: the embedded data at test size, written once per run from that geography and
+  those households (read only); ``embedded_truth``: what ``synthesize`` returned for it.
 - ``embedded_harmonised``: ``harmonise_year`` on each year of ``embedded_tree``, once per run.
 - ``make_snakemake``: the ``snakemake`` object a rule's script receives (Snakemake's own class),
   for calling ``scripts/*.py``'s ``main`` directly.
@@ -23,7 +25,15 @@ from pathlib import Path
 
 import pytest
 
-from workflow import ROOT, snakemake
+from pra.threads import single_threaded
+
+# One BLAS/OpenMP/numba thread per process, before numpy loads (the test modules import it after
+# this file): the xdist workers (-n auto) share the cores as Snakemake's jobs do, and a
+# multi-threaded OpenBLAS per worker oversubscribes them (pra.threads; measured: the quick run's
+# CPU time 10 % lower on 2 cores).
+single_threaded()
+
+from workflow import ROOT, snakemake  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -79,31 +89,60 @@ def embedded_geography(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def embedded_tree(tmp_path_factory, embedded_geography):
+def embedded_households(tmp_path_factory, embedded_geography):
+    """``build_households`` at test size on ``embedded_geography`` from the stream ``synthesize``
+    uses for the seed (read only): the households ``embedded_tree`` is written from."""
+    def build():
+        from pra.embedded.households import build_households
+        from pra.embedded.synthesize import _rngs
+
+        return build_households(embedded_geography, TEST_SCALE, _rngs(TEST_SEED)[1])
+
+    return once_per_run(tmp_path_factory, "embedded_households", build)
+
+
+@pytest.fixture(scope="session")
+def embedded_tree(tmp_path_factory, embedded_geography, embedded_households):
     """The embedded data at test size (scale 0.1, seed 20140601), written once per session and
-    shared by the modules that only read it; its geography is ``embedded_geography`` (the same
-    draw ``synthesize`` makes: the households' stream is independent of the geography's). Under
-    pytest-xdist (``-n 2``) the workers share one copy: the first writes it under a lock in the
-    run's common temporary folder, the others wait and read it (synthesize replaces the folder
-    atomically)."""
+    shared by the modules that only read it; its geography and households are
+    ``embedded_geography`` and ``embedded_households`` (the same draws ``synthesize`` makes: each
+    builder has its own stream of the seed). Under pytest-xdist (``-n 2``) the workers share one
+    copy: the first writes it under a lock in the run's common temporary folder, the others wait
+    and read it (synthesize replaces the folder atomically). Beside the folder:
+    ``synthesize.pickle``, what ``synthesize`` returned (``embedded_truth``)."""
     from pra.embedded.synthesize import synthesize
 
     def geography(scale, rng):
         assert scale == TEST_SCALE
         return embedded_geography
 
+    def households(geo, scale, rng):
+        assert geo is embedded_geography and scale == TEST_SCALE
+        return embedded_households
+
+    def write(out):
+        truth = synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography,
+                           build_households=households)
+        (out.parent / "synthesize.pickle").write_bytes(pickle.dumps(truth))
+
     shared = _shared_dir(tmp_path_factory)
     if shared is None:
         out = tmp_path_factory.mktemp("embedded") / "tree"
-        synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography)
+        write(out)
         return out
     out = shared / f"embedded_{TEST_SCALE}_{TEST_SEED}" / "tree"
     with open(shared / f"embedded_{TEST_SCALE}_{TEST_SEED}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.is_dir():
+        if not (out.parent / "synthesize.pickle").is_file():
             out.parent.mkdir(exist_ok=True)
-            synthesize(out, scale=TEST_SCALE, seed=TEST_SEED, build_geography=geography)
+            write(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def embedded_truth(embedded_tree) -> dict:
+    """What ``synthesize`` returned when it wrote ``embedded_tree`` (truth.json's content)."""
+    return pickle.loads((embedded_tree.parent / "synthesize.pickle").read_bytes())
 
 
 @pytest.fixture(scope="session")
@@ -122,15 +161,17 @@ def embedded_harmonised(tmp_path_factory, embedded_tree):
     return once_per_run(tmp_path_factory, "embedded_harmonised", build)
 
 
-# The costliest files of the quick run (CPU seconds measured on 2 cores, December 2026: 10-22 s
-# each, the other files under 7 s), costliest first. pytest-xdist's ``--dist loadfile`` hands out
-# whole files in collection order; starting with these keeps one worker from running a heavy
-# file alone at the end. The first two do not wait for each other: the embedded data
-# (conftest's session fixtures) is built by the first, the second needs none of it.
-HEAVY_FIRST = ["test_validate_frames.py", "test_grid.py", "test_matching_embedded.py",
-               "test_embedded_files.py", "test_ingest_harmonise.py", "test_embedded_geography.py",
-               "test_did_specs.py", "test_did_estimate.py", "test_bad_input.py",
-               "test_bad_input_read.py"]
+# The costliest files of the quick run (CPU seconds measured on 2 cores under load, December 2026:
+# 4-31 s each, the first with the embedded data's session fixtures; the other files under 4 s),
+# costliest first. pytest-xdist's ``--dist loadfile`` hands a worker the next file when it is
+# nearly done with its last, in collection order: starting with these keeps one worker from
+# running a heavy file alone at the end. The first two do not wait for each other: the embedded
+# data (conftest's session fixtures) is built by the first, the second needs none of it.
+HEAVY_FIRST = ["test_validate_frames.py", "test_matching_embedded.py", "test_embedded_files.py",
+               "test_ingest_harmonise.py", "test_embedded_geography.py", "test_did_specs.py",
+               "test_grid.py", "test_bad_input.py", "test_did_estimate.py", "test_bad_input_read.py",
+               "test_inference_curve.py", "test_geo.py", "test_matching.py",
+               "test_embedded_households.py"]
 
 
 def pytest_configure(config):

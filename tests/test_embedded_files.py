@@ -178,38 +178,33 @@ def _real_builders():
     return build_geography, build_households
 
 
-def _builders(kind):
-    return (fake_geography, fake_households) if kind == "standin" else _real_builders()
-
-
 def _hashes(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-# the real builders run at the seed of conftest.py's embedded_geography, whose draw they reuse
-# (that geography is synthesize's own for the seed; the byte-identity test below draws it
-# afresh in a child process)
+# the real builders run at the seed of conftest.py's embedded_tree, which is synthesize's output
+# for that seed with the real builders' draws (embedded_geography, embedded_households): the real
+# tree is that one, not written twice (the byte-identity test below draws it afresh in a child
+# process)
 SEEDS = {"standin": 11, "real": 20140601}
 
 
 @pytest.fixture(scope="module", params=["standin", "real"])
 def tree(request, tmp_path_factory):
-    geo_b, hh_b = _builders(request.param)
     if request.param == "real":
-        shared = request.getfixturevalue("embedded_geography")
-
-        def geo_b(scale, rng):
-            assert scale == shared.scale
-            return shared
+        out = request.getfixturevalue("embedded_tree")
+        truth = request.getfixturevalue("embedded_truth")
+        assert truth["scale"] == 0.1 and truth["seed"] == SEEDS["real"]
+        return "real", out, truth, request.getfixturevalue("embedded_households").params
     built = {}
 
     def hh_recording(geo, scale, rng):  # keep what the builder planted, for the truth check
-        built["hh"] = hh_b(geo, scale, rng)
+        built["hh"] = fake_households(geo, scale, rng)
         return built["hh"]
 
     out = tmp_path_factory.mktemp(f"emb_{request.param}") / "embedded"
-    truth = synth.synthesize(out, scale=0.1, seed=SEEDS[request.param], build_geography=geo_b,
+    truth = synth.synthesize(out, scale=0.1, seed=SEEDS[request.param], build_geography=fake_geography,
                              build_households=hh_recording)
     return request.param, out, truth, built["hh"].params
 

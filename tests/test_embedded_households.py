@@ -395,9 +395,10 @@ def test_params_json(small):
     assert "semester_profile" in s and "g_t" in s
 
 
-def test_real_geography(embedded_geography):
-    """On the real geography (scale 0.1, conftest.py's one draw); the stand-in covers the logic."""
-    h = build_households(embedded_geography, 0.1, np.random.default_rng(3))
+def test_real_geography(embedded_households):
+    """On the real geography (scale 0.1, conftest.py's one draw of the geography and of the
+    households on it); the stand-in covers the logic."""
+    h = embedded_households
     t = h.truth[(h.truth["interview"] == 1) & (h.truth["hh_type"] == "producer")]
     tp = t[t["treated_true"] & (t["year"] >= 2010)]
     assert abs(tp["effect"].mean() - 0.043) < 1e-12

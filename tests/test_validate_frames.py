@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pra.embedded.households import build_households
-from pra.embedded.synthesize import _rngs
 from pra.geo.distance import connect, nearest_locality
 from pra.geo.georef import georeference
 from pra.geo.sample import attach_distances, spatial_sample
@@ -67,10 +65,11 @@ def file_path(embedded_tree, embedded_harmonised):
 
 
 @pytest.fixture(scope="module")
-def in_memory(embedded_geography):
-    # the geography embedded_tree was written from (the same seed's stream, drawn once per run)
+def in_memory(embedded_geography, embedded_households):
+    # the geography and households embedded_tree was written from (the seed's streams, drawn
+    # once per run)
     fixed = F.fixed_geography(SCALE, SEED, geo=embedded_geography)
-    hh = build_households(fixed.geo, SCALE, _rngs(SEED)[1])  # the generator's own stream
+    hh = embedded_households
     enaho = F.harmonised_enaho(hh, fixed)
     dist = fixed.distances(enaho)
     programme = F.programme_table(hh, fixed)
@@ -150,18 +149,21 @@ def test_harness_dd_estimates_equal_the_pipeline_batch(in_memory):
     space = in_memory["space"]
     effects = spatial_effects(in_memory["hh"])
     got = run_dd(space, effects, specs, "locality")
-    ref = run_batch(space, specs, cluster="locality")
-    ref = ref[ref["role"] == "treatment"]
+    data = space.merge(effects, on="hh_id", how="left", validate="1:1")
+    for o in {s["outcome"] for s in specs}:
+        data[tau_column(o)] = data[tau_column(o)].where(data[o].notna())
+    # one run_batch for the outcomes and their τ columns: each spec's outcomes are estimated
+    # together (pyfixest's multiple estimation), as the pipeline's batches estimate outcomes
+    tau_specs = [_tau_spec(s) for s in specs]
+    both = run_batch(data, specs + tau_specs, cluster="locality")
+    both = both[both["role"] == "treatment"]
+    ref = both[both["spec_id"].isin({s["spec_id"] for s in specs})]
+    tau_ref = both[both["spec_id"].isin({s["spec_id"] for s in tau_specs})]
     assert len(got) == len(ref)
     assert got["term"].tolist() == ref["term"].tolist()
     for a, b in [("estimate", "coef"), ("se", "se"), ("pvalue", "pvalue"), ("ci_low", "ci_low"),
                  ("ci_high", "ci_high"), ("nobs", "nobs")]:
         np.testing.assert_allclose(got[a].to_numpy(float), ref[b].to_numpy(float), rtol=0, atol=1e-10, err_msg=a)
-    data = space.merge(effects, on="hh_id", how="left", validate="1:1")
-    for o in {s["outcome"] for s in specs}:
-        data[tau_column(o)] = data[tau_column(o)].where(data[o].notna())
-    tau_ref = run_batch(data, [_tau_spec(s) for s in specs], cluster="locality")
-    tau_ref = tau_ref[tau_ref["role"] == "treatment"]
     np.testing.assert_allclose(got["estimand"].to_numpy(), tau_ref["coef"].to_numpy(float), rtol=0, atol=1e-10)
     # placebo starts and subjective poverty: τ is 0 on every row, so is the estimand
     zero = (got["table"] == "Table 8") | (got["outcome"] == "subj_poor_living")

@@ -22,6 +22,7 @@ Matching rule (``normalise_name``), applied in this order:
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -67,6 +68,12 @@ def normalise_name(s: str) -> str:
     """The documented matching key of a populated-centre name (see the module docstring)."""
     if not isinstance(s, str):
         raise TypeError(f"normalise_name expects str, got {type(s).__name__}: {s!r}")
+    return _normalise_name(str(s))
+
+
+# INEI's ~100,000 centre names recur in every geography drawn and every georeference run
+@functools.lru_cache(maxsize=1 << 18)
+def _normalise_name(s: str) -> str:
     t = strip_accents(s).upper().strip(" \t.,;:-\"'")
     for _ in range(3):  # "ANEXO C.P. X" -> "X"
         new = _PREFIX_RE.sub("", t, count=1)

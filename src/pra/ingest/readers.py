@@ -200,20 +200,31 @@ def _canonical_name(name: str, year_col: str | None) -> str:
     return "year" if name == year_col else str(name).lower()
 
 
+_FLOAT_ID = re.compile(r"\.0+$")  # ids stored as floats in some formats: '5.0' -> '5'
+
+
 def normalise_id(values: pd.Series, width: int, strip_zeros: bool = True) -> pd.Series:
     """Strip spaces, strip leading zeros, zero-fill to ``width``; numbers read as 5.0 → '5'.
 
     Missing or blank values stay missing (<NA>) so the caller can report them. Each distinct
-    value is normalised once (ids repeat: a conglomerate's code is on every member's row).
+    value is normalised once (ids repeat: a conglomerate's code is on every member's row), in
+    plain Python after pandas' text conversion and strip (a few hundred distinct ids: pandas'
+    per-call overhead was most of the time of a small year's harmonisation).
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    s = pd.Series(uniques).astype("string").str.strip()
-    s = s.str.replace(r"\.0+$", "", regex=True)  # ids stored as floats in some formats
-    blank = s.isna() | (s == "")
-    if strip_zeros:
-        s = s.str.lstrip("0")
-        s = s.mask(s == "", "0")  # an all-zero id is the id 0, not a blank
-    norm = s.str.zfill(width).mask(blank).array
+    stripped = pd.Series(uniques).astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    norm = []
+    for v in stripped:
+        if v is not None:
+            v = _FLOAT_ID.sub("", v)
+            if v == "":
+                v = None  # blank: missing
+            else:
+                if strip_zeros:
+                    v = v.lstrip("0") or "0"  # an all-zero id is the id 0, not a blank
+                v = v.zfill(width)
+        norm.append(v)
+    norm = pd.array(norm, dtype="string")
     return pd.Series(norm.take(codes, allow_fill=True), index=values.index, name=values.name, dtype="string")
 
 

@@ -7,6 +7,8 @@ stops the run. The harmonised schema is strict: any failure raises.
 """
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pandera.pandas as pa
 
@@ -131,6 +133,7 @@ def _num(lo=None, hi=None, nullable=True, dtype="float64") -> pa.Column:
     return pa.Column(dtype, checks=checks, nullable=nullable)
 
 
+@functools.lru_cache(maxsize=None)  # built once: validate() does not change it
 def harmonised_schema() -> pa.DataFrameSchema:
     """The household-year table of contract §3 (types, ranges, codes, unique ``hh_id``)."""
     str_col = lambda n=None, nullable=False: pa.Column(  # noqa: E731
