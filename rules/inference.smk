@@ -7,6 +7,7 @@
 # the tables (five formats) and the figures. Not part of the default target: it adds more than a
 # minute at the study's size on 2 cores (README).
 import pra.validate.inference
+import pra.validate.curve
 from pra.inference import INFERENCE_FIGURES, INFERENCE_TABLES, inference_captions, ri_chunks
 
 INF_DIR = "results/inference"
@@ -21,6 +22,7 @@ INF_CHAPTER = CHAPTERS["inference"]
 # The Monte Carlo coverage of every inference method, measured with the validation harness and
 # shipped with the project (docs/inference.md; remade by `python -m pra.validate.inference`)
 INF_COVERAGE = {k: os.path.join(workflow.basedir, "docs", "validation", f"coverage.{k}") for k in ("csv", "json")}
+INF_COVERAGE["curve"] = os.path.join(workflow.basedir, "docs", "validation", "curve_coverage.csv")
 INF_COVERAGE_FILES = [f"{INF_DIR}/tables/inference_coverage.{fmt}" for fmt in TABLE_FORMATS + ["xlsx"]]
 
 
@@ -39,7 +41,8 @@ rule inference_coverage:
            for fmt, path in zip(TABLE_FORMATS + ["xlsx"], INF_COVERAGE_FILES)},
     params:
         # the caption's words come from the shipped study itself, not from this run's config
-        words=pra.validate.inference.coverage_words(INF_COVERAGE["csv"], INF_COVERAGE["json"]),
+        words={**pra.validate.inference.coverage_words(INF_COVERAGE["csv"], INF_COVERAGE["json"]),
+               "curve": pra.validate.curve.band_words(INF_COVERAGE["curve"])},
     log:
         "logs/inference_coverage.log",
     script:

@@ -130,10 +130,17 @@ def test_captions_follow_the_config():
     from pra.validate.inference import coverage_words
 
     cov = ROOT / "docs" / "validation"
+    from pra.validate.curve import band_words
+
     w = coverage_words(cov / "coverage.csv", cov / "coverage.json")
+    w["curve"] = band_words(cov / "curve_coverage.csv")
     text = env.from_string((ROOT / "report" / "inference" / "coverage.rst").read_text(encoding="utf-8")).render(
         snakemake={"params": {"words": w}})
     assert "**shocks on**: methods that keep 95% coverage" in text and f"seed {w['seed']}" in text
+    # the effect curve's band: every curve and setting of the shipped file, with its coverage
+    curve = pd.read_csv(cov / "curve_coverage.csv")
+    m3 = curve[(curve["estimator"] == "curve_m3") & (curve["setting"] == "shocks_on")].iloc[0]
+    assert f"net of model-3 controls: shocks on {m3['band_coverage']:.3f} ({m3['band_coverage_mcse']:.3f})" in text
 
 
 def test_config_cross_checks():

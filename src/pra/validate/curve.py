@@ -106,4 +106,27 @@ def band_coverage(draws: pd.DataFrame) -> pd.DataFrame:
     return out[["estimator", "draws", "band_coverage", "band_coverage_mcse", "mean_bins", "bins_covered"]]
 
 
-__all__ = ["ESTIMATOR", "band_coverage", "estimator_name", "mc_settings", "run_curve", "vcov_settings"]
+def curve_label(estimator: str) -> str:
+    """``curve_m3`` → "net of model-3 controls", ``curve_raw`` → "raw outcome" (``|vcov`` kept)."""
+    name, _, vcov = estimator.partition("|")
+    label = "raw outcome" if name == "curve_raw" else f"net of model-{name.removeprefix('curve_m')} controls"
+    return f"{label}, {vcov}" if vcov else label
+
+
+def band_words(csv_path) -> str:
+    """One sentence on a shipped band-coverage study (``docs/validation/curve_coverage.csv``, made
+    by ``python -m pra.validate curve``) for the coverage table's note and caption."""
+    cov = pd.read_csv(csv_path)
+    parts = []
+    for est, g in cov.groupby("estimator", sort=False):
+        cells = ", ".join(f"{r.setting.replace('_', ' ')} {r.band_coverage:.3f} ({r.band_coverage_mcse:.3f})"
+                          for r in g.itertuples(index=False))
+        parts.append(f"{curve_label(est)}: {cells}")
+    most = cov.groupby("setting", sort=False)["draws"].max()
+    draws = ", ".join(f"{st.replace('_', ' ')}: {int(n)}" for st, n in most.items())
+    return ("Effect curve over distance, share of draws whose uniform 95% band holds every bin's truth "
+            f"(Monte Carlo SE; draws {draws}): " + "; ".join(parts) + ".")
+
+
+__all__ = ["ESTIMATOR", "band_coverage", "band_words", "curve_label", "estimator_name", "mc_settings", "run_curve",
+           "vcov_settings"]
