@@ -17,6 +17,8 @@ Catalogue (CATALOGUE below lists the test of every case; ``test_catalogue_size``
 """
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import re
@@ -334,9 +336,15 @@ def test_register_duplicated_ids():
 # =============================================================================================
 # 6. configuration (what tests/test_config.py does not cover)
 # =============================================================================================
-def _raw_config():
+@functools.cache
+def _parsed_config():
     with open(ROOT / "config.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+def _raw_config():
+    # parsed once per module (41 tests read it), a fresh copy each: tests edit what they get
+    return copy.deepcopy(_parsed_config())
 
 
 @pytest.mark.parametrize(

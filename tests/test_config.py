@@ -1,5 +1,8 @@
 """Configuration: the schema and the cross-key checks reject what a user could get wrong."""
 
+import copy
+import functools
+
 import pytest
 
 import pra.config as pc
@@ -44,11 +47,17 @@ def test_bad_config_names_the_key(base, override, key):
     assert key in str(err.value)
 
 
-def _raw():
+@functools.cache
+def _parsed():
     import yaml
 
     with open(pc.ROOT / "config.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+def _raw():
+    # parsed once per module (19 tests read it), a fresh copy each: tests edit what they get
+    return copy.deepcopy(_parsed())
 
 
 def test_defaults_are_filled():
