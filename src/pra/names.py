@@ -68,7 +68,7 @@ def normalise_name(s: str) -> str:
     """The documented matching key of a populated-centre name (see the module docstring)."""
     if not isinstance(s, str):
         raise TypeError(f"normalise_name expects str, got {type(s).__name__}: {s!r}")
-    return _normalise_name(str(s))
+    return _normalise_name(s)
 
 
 # INEI's ~100,000 centre names recur in every geography drawn and every georeference run

@@ -15,7 +15,7 @@ INFERENCE_TABLES = ["inference_se6", "inference_se16", "inference_multiple", "in
                     "inference_curve", "inference_honest"]
 INFERENCE_FIGURES = ["inference_ri_placebo", "inference_effect_curve", "inference_honest_sensitivity"]
 
-__all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "ri_chunks", "ri_model", "inference_words",
+__all__ = ["INFERENCE_TABLES", "INFERENCE_FIGURES", "curve_vcov_words", "ri_chunks", "ri_model", "inference_words",
            "inference_captions"]
 
 
@@ -41,6 +41,15 @@ def ri_model(config: Mapping) -> int:
     return int(config["did"]["models"][0] if m is None else m)
 
 
+def curve_vcov_words(cluster: str | None, conley_km: float | None = None, kernel: str | None = None) -> str:
+    """How the effect curve's covariance treats the localities (captions and the table's note)."""
+    if conley_km is not None:
+        return f"spatial HAC between localities, {kernel} kernel, cutoff {_num(conley_km)} km"
+    if cluster in (None, "locality"):
+        return "localities independent"
+    return f"clustered by {cluster}"
+
+
 def _num(x) -> str:
     return f"{float(x):g}"
 
@@ -63,11 +72,8 @@ def inference_words(config: Mapping) -> dict[str, str]:
                   + ("" if inf["curve"].get("model") is None
                      else f" net of model-{int(inf['curve']['model'])} controls")
                   + f", comparison localities at >= {_num(inf['curve']['control_km'])} km"),
-        "curve_vcov": (f"spatial HAC between localities, {inf['curve'].get('conley_kernel', 'uniform')} kernel, "
-                       f"cutoff {_num(inf['curve']['conley_km'])} km"
-                       if inf["curve"].get("conley_km") is not None
-                       else "localities independent" if inf["curve"].get("cluster") in (None, "locality")
-                       else f"clustered by {inf['curve']['cluster']}"),
+        "curve_vcov": curve_vcov_words(inf["curve"].get("cluster"), inf["curve"].get("conley_km"),
+                                       inf["curve"].get("conley_kernel", "uniform")),
         "mbar": ", ".join(_num(m) for m in inf["honest"]["mbar"]),
         "m": ", ".join(_num(m) for m in inf["honest"]["m"]),
         "honest_outcome": inf["honest"]["outcome"],

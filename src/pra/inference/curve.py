@@ -41,7 +41,7 @@ from scipy import stats
 from .clustering import cluster_meat
 
 __all__ = ["EffectCurve", "locality_changes", "quantile_knots", "bin_index", "select_nbins",
-           "sup_t_critical", "influence", "tau_vcov", "effect_curve", "curve_of"]
+           "sup_t_critical", "assign_bins", "bin_effects", "influence", "tau_vcov", "effect_curve", "curve_of"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,21 @@ def sup_t_critical(corr: np.ndarray, level: float, nsims: int, seed: int, df: in
     return float(np.quantile(np.abs(Z).max(axis=1), level))
 
 
+def assign_bins(dist: np.ndarray, dist_max_km: float, knots: np.ndarray) -> np.ndarray:
+    """Bin (0..J−1) of each locality closer than ``dist_max_km``, −1 for the comparison ones."""
+    dist = np.asarray(dist, float)
+    near = dist < dist_max_km
+    b = np.full(len(dist), -1)
+    b[near] = bin_index(dist[near], knots)
+    return b
+
+
+def bin_effects(dy: np.ndarray, bins: np.ndarray, nbins: int) -> np.ndarray:
+    """τ_j = the bin's mean change minus the comparison localities' (``bins`` == −1)."""
+    dy = np.asarray(dy, float)
+    return np.array([dy[bins == j].mean() for j in range(nbins)]) - dy[bins == -1].mean()
+
+
 def influence(dy: np.ndarray, bins: np.ndarray, nbins: int) -> np.ndarray:
     """Influence (n × J) of each locality on τ̂_j = mean_{bin j} Δỹ − mean_{control} Δỹ; ``bins``
     is the bin (0..J−1) of each locality, −1 for the control localities."""
@@ -197,15 +212,14 @@ def effect_curve(sample: pd.DataFrame, outcome: str, dist_max_km: float, nbins: 
     if nbins is None:
         nbins, selection = select_nbins(near["dy"], near["dist_km"]), "binsreg-dpi"
     knots = quantile_knots(near["dist_km"].to_numpy(), nbins)
-    b = np.full(len(ch), -1)
-    b[is_near] = bin_index(near["dist_km"].to_numpy(), knots)
+    b = assign_bins(ch["dist_km"].to_numpy(), dist_max_km, knots)
     n_j = np.bincount(b[is_near], minlength=nbins)
     if (n_j < 2).any():
         raise ValueError(f"inference.curve: {nbins} bins leave a bin with < 2 localities "
                          f"({dict(enumerate(n_j.tolist()))})")
     dy = ch["dy"].to_numpy(float)
     n_c = int((b == -1).sum())
-    tau = np.array([dy[b == j].mean() for j in range(nbins)]) - dy[b == -1].mean()
+    tau = bin_effects(dy, b, nbins)
     if conley_km is not None:
         from .conley import conley_meat
 
@@ -236,8 +250,4 @@ def curve_of(sample: pd.DataFrame, column: str, curve: EffectCurve, **cols) -> n
     the households' planted effects this is the bins' truth (the Monte Carlo's estimand)."""
     ch, _ = locality_changes(sample, column, curve.dist_max_km, **cols)
     knots = np.r_[curve.bins["d_low"].to_numpy(float), curve.bins["d_high"].to_numpy(float)[-1]]
-    near = (ch["dist_km"] < curve.dist_max_km).to_numpy()
-    b = np.full(len(ch), -1)
-    b[near] = bin_index(ch["dist_km"].to_numpy(float)[near], knots)
-    dy = ch["dy"].to_numpy(float)
-    return np.array([dy[b == j].mean() for j in range(curve.nbins)]) - dy[b == -1].mean()
+    return bin_effects(ch["dy"], assign_bins(ch["dist_km"], curve.dist_max_km, knots), curve.nbins)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pra.did import stars
-from pra.inference import INFERENCE_TABLES  # noqa: F401  (re-exported)
+from pra.inference import INFERENCE_TABLES, curve_vcov_words  # noqa: F401  (INFERENCE_TABLES re-exported)
 from pra.report.design import STAR_NOTE, cluster_text, km, outcome_label
 from pra.report.tables import Table, fmt_coef, fmt_se
 
@@ -178,8 +178,7 @@ def curve_vcov_text(cluster: str | None, n_clusters: int | None, conley_km: floa
                     kernel: str | None = None) -> str:
     """How the curve's covariance treats the localities (the table's note)."""
     if conley_km is not None:
-        return (f"Covariance: spatial HAC between localities, {kernel} kernel, cutoff {km(conley_km)} km "
-                "(normal critical values).")
+        return f"Covariance: {curve_vcov_words(None, conley_km, kernel)} (normal critical values)."
     if cluster is None:
         return "Covariance: localities independent (normal critical values)."
     return (f"Covariance: CRV1 clustered by {cluster_text(cluster)}, {int(n_clusters)} clusters, "

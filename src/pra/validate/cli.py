@@ -89,13 +89,21 @@ def _summarise(args) -> None:
         print(summary.to_string(index=False))
 
 
+def settings_arg(specs) -> list[tuple[str, str]]:
+    """``--setting label=folder ...`` as (label, folder) pairs."""
+    pairs = [tuple(s.split("=", 1)) for s in specs]
+    bad = [s for s, p in zip(specs, pairs) if len(p) != 2]
+    if bad:
+        raise ValueError(f"--setting {bad}: expected label=folder")
+    return pairs
+
+
 def _curve(args) -> None:
     from pra.io import write_csv_atomic
     from pra.validate.curve import band_coverage
 
     out = []
-    for spec in args.setting:  # label=folder
-        label, folder = spec.split("=", 1)
+    for label, folder in settings_arg(args.setting):
         out.append(band_coverage(read_chunks(folder)).assign(setting=label))
     cov = pd.concat(out, ignore_index=True)
     cov = cov[["setting"] + [c for c in cov.columns if c != "setting"]]
@@ -125,4 +133,4 @@ def main(argv=None) -> None:
     a.func(a)
 
 
-__all__ = ["load_config", "main", "read_chunks", "run_chunks"]
+__all__ = ["load_config", "main", "read_chunks", "run_chunks", "settings_arg"]

@@ -56,7 +56,8 @@ def mc_settings(config: Mapping) -> dict:
 def run_curve(space: pd.DataFrame, effects: pd.DataFrame, config: Mapping) -> pd.DataFrame:
     """Rows (the harness's fields but ``draw`` and ``effect``) of every bin of each curve
     (``validation.curve.models`` × ``validation.curve.vcov``)."""
-    from pra.inference.outputs import effect_curve_data
+    from pra.inference.curve import curve_of
+    from pra.inference.outputs import curve_from_data, effect_curve_data
     from pra.validate.estimands import tau_column
 
     cc = config["inference"]["curve"]
@@ -69,20 +70,20 @@ def run_curve(space: pd.DataFrame, effects: pd.DataFrame, config: Mapping) -> pd
     for model in mc["models"]:
         cfg = {**config, "inference": {**config["inference"], "curve": {**cc, "model": model}}}
         frame, column, _ = effect_curve_data(data, cfg, keep=[tau])
+        nbins, truth = None, None
         for vcov in mc["vcov"]:
             cv = {**cfg["inference"]["curve"], **vcov_settings(vcov)}
-            over = {**cfg, "inference": {**cfg["inference"], "curve": cv}}
-            rows += _bin_rows(frame, column, tau, over, estimator_name(model, vcov), model, y)
+            if nbins is not None:  # the bins do not depend on the covariance: chosen once
+                cv["nbins"] = nbins
+            curve = curve_from_data(frame, column, {**cfg, "inference": {**cfg["inference"], "curve": cv}})
+            if truth is None:
+                nbins, truth = curve.nbins, curve_of(frame, tau, curve)
+            rows += _bin_rows(curve, truth, estimator_name(model, vcov), model, y)
     return pd.DataFrame(rows)
 
 
-def _bin_rows(frame, column, tau, cfg, name, model, y) -> list[dict]:
-    """One row per bin of the curve of ``column``; the estimand: the same bins on ``tau``."""
-    from pra.inference.curve import curve_of
-    from pra.inference.outputs import curve_from_data
-
-    curve = curve_from_data(frame, column, cfg)
-    truth = curve_of(frame, tau, curve)
+def _bin_rows(curve, truth: np.ndarray, name: str, model: int | None, y: str) -> list[dict]:
+    """One row per bin of ``curve``; the estimand: ``truth``, the same bins on the planted effects."""
     rows = []
     for j, r in enumerate(curve.bins.itertuples(index=False)):
         rows.append({"estimator": name, "design": ESTIMATOR, "table": "Effect curve",

@@ -29,7 +29,8 @@ from pra.validate.estimands import SPATIAL_ZERO_EFFECT, spatial_effects, survey_
 
 log = logging.getLogger(__name__)
 
-ESTIMATORS = ("table6", "table7", "table8", "radius", "table16", "inference", "curve")  # inference: pra.validate.inference; curve: pra.validate.curve
+# inference: pra.validate.inference; curve: pra.validate.curve
+ESTIMATORS = ("table6", "table7", "table8", "radius", "table16", "inference", "curve")
 FAMILY_OF = {"table6": "base", "table7": "semester", "table8": "placebo", "radius": "radius"}
 DRAW_COLUMNS = ["draw", "estimator", "design", "table", "model", "outcome", "term", "estimate",
                 "se", "pvalue", "ci_low", "ci_high", "nobs", "estimand", "planted", "effect"]

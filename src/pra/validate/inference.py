@@ -208,13 +208,13 @@ def _summarise(args) -> None:
 
     from pra.io import write_csv_atomic
     from pra.report import tables as T
-    from pra.validate.cli import load_config, read_chunks
+    from pra.validate.cli import load_config, read_chunks, settings_arg
     from pra.validate.summary import summarise
 
     cfg = load_config(args.configfile)
     summaries = {}
-    for spec in args.setting:  # label=folder
-        label, folder = spec.split("=", 1)
+    settings = settings_arg(args.setting)
+    for label, folder in settings:
         draws = read_chunks(folder)
         summaries[label] = summarise(draws[draws["design"] == ESTIMATOR])
     cov = coverage_frame(summaries)
@@ -225,8 +225,7 @@ def _summarise(args) -> None:
     # what the table's notes and the report chapter's caption need (pra.inference: rule inference_coverage)
     meta = {"scale": float(cfg["validation"]["scale"]), "seed": int(cfg["seed"]),
             "bootstrap_reps": int(mc["bootstrap_reps"]), "study_cluster": str(cfg["did"]["cluster"]),
-            "settings": {spec.split("=", 1)[0]: int(cov.loc[cov["setting"] == spec.split("=", 1)[0], "draws"].max())
-                         for spec in args.setting}}
+            "settings": {label: int(cov.loc[cov["setting"] == label, "draws"].max()) for label, _ in settings}}
     (out / "coverage.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     table = coverage_table(cov, scale=float(cfg["validation"]["scale"]), seed=int(cfg["seed"]),
                            reps=int(mc["bootstrap_reps"]), study_cluster=str(cfg["did"]["cluster"]))
