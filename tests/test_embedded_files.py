@@ -6,9 +6,11 @@ the writers every column type of contract §1.1) and, when importable, the packa
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -190,23 +192,30 @@ def _hashes(root: Path) -> dict[str, str]:
 SEEDS = {"standin": 11, "real": 20140601}
 
 
-@pytest.fixture(scope="module", params=["standin", "real"])
-def tree(request, tmp_path_factory):
-    if request.param == "real":
-        out = request.getfixturevalue("embedded_tree")
-        truth = request.getfixturevalue("embedded_truth")
-        assert truth["scale"] == 0.1 and truth["seed"] == SEEDS["real"]
-        return "real", out, truth, request.getfixturevalue("embedded_households").params
+@pytest.fixture(scope="module")
+def standin_tree(tmp_path_factory):
+    """The stand-ins' tree at FAKE_SCALE and seed SEEDS["standin"] (read only: the tests that
+    need a written stand-in tree of some seed share it)."""
     built = {}
 
     def hh_recording(geo, scale, rng):  # keep what the builder planted, for the truth check
         built["hh"] = fake_households(geo, scale, rng)
         return built["hh"]
 
-    out = tmp_path_factory.mktemp(f"emb_{request.param}") / "embedded"
-    truth = synth.synthesize(out, scale=0.1, seed=SEEDS[request.param], build_geography=fake_geography,
-                             build_households=hh_recording)
-    return request.param, out, truth, built["hh"].params
+    out = tmp_path_factory.mktemp("emb_standin") / "embedded"
+    truth = synth.synthesize(out, scale=FAKE_SCALE, seed=SEEDS["standin"],
+                             build_geography=fake_geography, build_households=hh_recording)
+    return out, truth, built["hh"].params
+
+
+@pytest.fixture(scope="module", params=["standin", "real"])
+def tree(request):
+    if request.param == "real":
+        out = request.getfixturevalue("embedded_tree")
+        truth = request.getfixturevalue("embedded_truth")
+        assert truth["scale"] == 0.1 and truth["seed"] == SEEDS["real"]
+        return "real", out, truth, request.getfixturevalue("embedded_households").params
+    return ("standin", *request.getfixturevalue("standin_tree"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -316,7 +325,21 @@ def _module_path(root: Path, year: int, module: str) -> Path:
     return out
 
 
+_READ: dict = {}
+
+
 def _read(root: Path, year: int, module: str) -> tuple[pd.DataFrame, object]:
+    """The module file as its format's reader returns it, with the reader's metadata. Each file
+    is read once per run (the trees are read only; several tests check each file); every call
+    gets its own copy of the frame (callers rename its columns)."""
+    key = (str(root), year, module)
+    if key not in _READ:
+        _READ[key] = _read_file(root, year, module)
+    df, meta = _READ[key]
+    return df.copy(), meta
+
+
+def _read_file(root: Path, year: int, module: str) -> tuple[pd.DataFrame, object]:
     path = _module_path(root, year, module)
     fmt = layout.FORMAT[year]
     if fmt == "dta110":
@@ -410,8 +433,9 @@ def test_conglome_within_inei_width(tree):
 INEI = pd.read_csv(HERE / "data" / "inei_columns.csv", dtype=str, keep_default_na=False)
 
 
+@functools.cache
 def _inei(year: int, module: str) -> pd.DataFrame:
-    """INEI's columns of the real file of (year, module), keyed by lower-case name."""
+    """INEI's columns of the real file of (year, module), keyed by lower-case name (read only)."""
     stem = dict(layout.MODULES)[module].replace("YYYY", str(year)).lower()
     rows = INEI[(INEI["year"] == str(year)) & (INEI["file"] == stem)]
     assert len(rows), (year, module, stem)
@@ -602,14 +626,14 @@ def test_same_seed_byte_identical(tree, tmp_path):
     assert first == second
 
 
-def test_different_seed_differs(tmp_path):
-    # seed plumbing (SeedSequence -> both builders); the stand-ins keep this file under 60 s
-    roots = []
-    for seed in (11, 12):
-        roots.append(tmp_path / f"s{seed}")
-        synth.synthesize(roots[-1], scale=FAKE_SCALE, seed=seed, build_geography=fake_geography,
-                         build_households=fake_households)
-    a, b = _hashes(roots[0]), _hashes(roots[1])
+def test_different_seed_differs(standin_tree, tmp_path):
+    # seed plumbing (SeedSequence -> both builders); the stand-ins keep this file under 60 s.
+    # The first seed's tree is the module's stand-in tree (written by synthesize as here)
+    first, _, _ = standin_tree
+    other = tmp_path / "other"
+    synth.synthesize(other, scale=FAKE_SCALE, seed=SEEDS["standin"] + 1,
+                     build_geography=fake_geography, build_households=fake_households)
+    a, b = _hashes(first), _hashes(other)
     assert a.keys() == b.keys()
     changed = [k for k in a if a[k] != b[k]]
     assert layout.module_file(2007, "sumaria") in changed
@@ -628,10 +652,10 @@ def test_no_partial_tree_on_failure(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failure_keeps_previous_tree(tmp_path, monkeypatch):
+def test_failure_keeps_previous_tree(standin_tree, tmp_path, monkeypatch):
     out = tmp_path / "embedded"
-    synth.synthesize(out, scale=FAKE_SCALE, seed=1, build_geography=fake_geography,
-                     build_households=fake_households)
+    # the previous tree: a copy of one synthesize wrote (the module's stand-in tree; same bytes)
+    shutil.copytree(standin_tree[0], out)
     before = _hashes(out)
     monkeypatch.setattr(synth, "write_sav", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
     with pytest.raises(OSError):

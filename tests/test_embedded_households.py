@@ -73,10 +73,17 @@ def small():
     return geo, build_households(geo, 0.3, np.random.default_rng(7))
 
 
-def test_determinism():
-    geo = standin_geography(0.05, np.random.default_rng(3))
-    a = build_households(geo, 0.05, np.random.default_rng(11))
-    b = build_households(geo, 0.05, np.random.default_rng(11))
+@pytest.fixture(scope="module")
+def small01():
+    """Households at scale 0.1 on a stand-in geography, seed 11 (read only): one of the two
+    draws of the determinism test and the baseline of the corridor-trend switch."""
+    geo = standin_geography(0.1, np.random.default_rng(3))
+    return geo, build_households(geo, 0.1, np.random.default_rng(11))
+
+
+def test_determinism(small01):
+    geo, a = small01
+    b = build_households(geo, 0.1, np.random.default_rng(11))
     for key in a.modules:
         pd.testing.assert_frame_equal(a.modules[key], b.modules[key])
     pd.testing.assert_frame_equal(a.truth, b.truth)
@@ -436,14 +443,13 @@ def test_programme_survey_draws_the_baseline_population(small):
     assert (ok["_merge"] == "both").all()
 
 
-def test_corridor_trend_switch():
+def test_corridor_trend_switch(small01):
     """corridor_trend δ (docs §6.3) moves the 2012 ln expenditure and its counterfactual of every
     corridor survey household by exactly δ; adjacent households, the planted effects, subjective
     poverty and every ENAHO household are unchanged (same draws)."""
     import dataclasses
 
-    geo = standin_geography(0.1, np.random.default_rng(3))
-    a = build_households(geo, 0.1, np.random.default_rng(11))
+    geo, a = small01
     b = build_households(geo, 0.1, np.random.default_rng(11),
                          model=dataclasses.replace(DEFAULT, corridor_trend=0.05))
     sa, sb = a.survey_truth, b.survey_truth
