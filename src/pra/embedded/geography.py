@@ -80,8 +80,11 @@ Documented approximations
 """
 from __future__ import annotations
 
+import collections
+import csv
 import dataclasses
 import functools
+import gzip
 import importlib.resources
 
 import numpy as np
@@ -352,11 +355,29 @@ def load_districts() -> pd.DataFrame:
 # populated centres: INEI's list, with the altitude and 2007 population it lacks
 # --------------------------------------------------------------------------------------------
 
+def _read_text_csv(path) -> pd.DataFrame:
+    """A (gzipped) CSV with every column as text and empty fields as '' -- what
+    ``pd.read_csv(path, dtype=str, keep_default_na=False)`` gives, read by pyarrow's reader
+    (pandas' C reader takes ~5x longer to build the 95k-row text columns)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with gzip.open(path, "rt", encoding="utf-8") if str(path).endswith(".gz") else \
+            open(path, encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    table = pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(use_threads=False),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
+                                             strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False))
+    return table.to_pandas()
+
+
 @functools.lru_cache(maxsize=1)
 def _read_inei_centres() -> pd.DataFrame:
     ref = importlib.resources.files("pra") / "data" / CENTRES_FILE
     with importlib.resources.as_file(ref) as path:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        df = _read_text_csv(path)
     need = ["inei_ccpp", "inei_distrito", "departamento", "provincia", "distrito", "ccpp", "tipo",
             "latitude", "longitude"]
     missing = [c for c in need if c not in df.columns]
@@ -462,19 +483,61 @@ def _centre_population(di, is_cap, urban, districts, rng) -> tuple[np.ndarray, n
     return pob, hog
 
 
-def _build_centres(districts: pd.DataFrame, rng):
-    """The populated-centre map (CENTRE_COLS) with each centre's district row and capital flag."""
+@dataclasses.dataclass(frozen=True)
+class _Places:
+    """What every build shares, whatever the scale and the draws: the districts, INEI's centres
+    (``_centre_frame``: codes, names, coordinates, urban type, district row, capital flag) and
+    their matching keys and real name groups (``_name_groups``). Built once per process
+    (:func:`_places`); its arrays are read-only and each build copies what it returns."""
+
+    districts: pd.DataFrame
+    cen: pd.DataFrame
+    di: np.ndarray
+    is_cap: np.ndarray
+    names: np.ndarray            # nomccpp and codccpp of every centre (object arrays)
+    codes: np.ndarray
+    keys: np.ndarray             # normalise_name of every centre
+    members: dict                # district row -> centre rows (code order)
+    eligible: np.ndarray         # per district: non-capital centres with a non-empty key
+    groups: dict                 # (district row, size) -> list of centre-row arrays sharing a key
+    key_count: dict              # (ubigeo, key) -> centres of the district with that key
+    code_key: dict               # codccpp -> key
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> _Places:
+    districts = load_districts()
     cen = _centre_frame(districts)
+    # the three district names of every centre, as the centre map lists them
+    for col in ("departamento", "provincia", "distrito"):
+        cen[col] = districts[col].array.take(cen["di"].to_numpy())
     di, is_cap = cen["di"].to_numpy(), cen["is_cap"].to_numpy()
+    names = cen["nomccpp"].to_numpy(dtype=object)
+    codes = cen["codccpp"].to_numpy(dtype=object)
+    keys, members, eligible, groups = _name_groups(names, di, is_cap, len(districts))
+    ubigeo = cen["ubigeo"].tolist()
+    key_count = collections.Counter(zip(ubigeo, keys.tolist()))
+    code_key = dict(zip(codes.tolist(), keys.tolist()))
+    for a in [di, is_cap, names, codes, keys, eligible, *members.values(),
+              *(g for gs in groups.values() for g in gs)]:
+        a.flags.writeable = False
+    return _Places(districts, cen, di, is_cap, names, codes, keys, members, eligible, groups,
+                   dict(key_count), code_key)
+
+
+def _build_centres(places: _Places, rng):
+    """The populated-centre map (CENTRE_COLS) with each centre's district row and capital flag."""
+    cen, districts = places.cen, places.districts
+    di, is_cap = places.di, places.is_cap
     lat, lon = cen["latitud"].to_numpy(), cen["longitud"].to_numpy()
     alt = _centre_altitude(lat, lon, di, is_cap, districts, rng)
     pob, hog = _centre_population(di, is_cap, cen["urban"].to_numpy(), districts, rng)
+    # the text columns as they are (pyarrow-backed): no round trip through Python objects
     centres = pd.DataFrame({
-        "codccpp": cen["codccpp"].to_numpy(), "ubigeo": cen["ubigeo"].to_numpy(),
-        "departamento": districts["departamento"].to_numpy()[di],
-        "provincia": districts["provincia"].to_numpy()[di],
-        "distrito": districts["distrito"].to_numpy()[di],
-        "nomccpp": cen["nomccpp"].to_numpy(), "latitud": lat, "longitud": lon, "altitud": alt,
+        "codccpp": cen["codccpp"].array, "ubigeo": cen["ubigeo"].array,
+        "departamento": cen["departamento"].array, "provincia": cen["provincia"].array,
+        "distrito": cen["distrito"].array, "nomccpp": cen["nomccpp"].array,
+        "latitud": lat, "longitud": lon, "altitud": alt,
         "hogares_2007": hog, "poblacion_2007": pob,
     })
     return centres, di, is_cap
@@ -512,12 +575,15 @@ class _NameIndex:
     members: dict                # district row -> centre rows (code order)
     eligible: np.ndarray         # per district: non-capital centres with a non-empty key
     groups: dict                 # (district row, size) -> list of centre-row arrays sharing a key
+    key_count: dict              # (ubigeo, key) -> centres of the district with that key
+    code_key: dict               # codccpp -> key
 
 
-def _name_index(centres: pd.DataFrame, di: np.ndarray, is_cap: np.ndarray, nd: int) -> _NameIndex:
-    """Real repeated names: groups of 2 or 3 non-capital centres of a district sharing a key (the
-    whole set of centres with that key in the district)."""
-    keys = _name_keys(centres["nomccpp"].to_numpy(dtype=object))
+def _name_groups(names: np.ndarray, di: np.ndarray, is_cap: np.ndarray, nd: int):
+    """Matching keys, centres per district, eligible counts and real repeated names: groups of 2
+    or 3 non-capital centres of a district sharing a key (the whole set of centres with that key
+    in the district)."""
+    keys = _name_keys(names)
     ok = ~is_cap & (keys != "")
     eligible = np.bincount(di[ok], minlength=nd)
     frame = pd.DataFrame({"di": di, "key": keys, "row": np.arange(len(di)), "cap": is_cap})
@@ -529,9 +595,14 @@ def _name_index(centres: pd.DataFrame, di: np.ndarray, is_cap: np.ndarray, nd: i
     sel = frame.merge(multi.reset_index()[["di", "key"]], on=["di", "key"])
     for (d, _), rows in sel.groupby(["di", "key"], sort=True)["row"]:
         groups.setdefault((int(d), len(rows)), []).append(np.sort(rows.to_numpy()))
-    return _NameIndex(centres["nomccpp"].to_numpy(dtype=object),
-                      centres["codccpp"].to_numpy(dtype=object),
-                      centres["poblacion_2007"].to_numpy(), keys, members, eligible, groups)
+    return keys, members, eligible, groups
+
+
+def _name_index(centres: pd.DataFrame, places: _Places) -> _NameIndex:
+    """The shared name groups (``_places``) with this build's centre populations."""
+    return _NameIndex(places.names, places.codes, centres["poblacion_2007"].to_numpy(),
+                      places.keys, places.members, places.eligible, places.groups,
+                      places.key_count, places.code_key)
 
 
 def _swap_in_groups(taken, order, dd_rows, index: _NameIndex, size: int, need: int,
@@ -686,10 +757,9 @@ def _district_localities(ubigeo: str, plan, d: int, index: _NameIndex, is_cap, r
     members = index.members[d]
     keys, nom, codes, pob = index.keys, index.names, index.codes, index.pob
     district_keys = set(keys[members])
-    n_key = pd.Series(keys[members]).value_counts()
     used = {int(i) for s, g in plan if s == "ambiguous" for i in g}
     pool = members[~is_cap[members] & (keys[members] != "")]
-    single = n_key.reindex(keys[pool]).to_numpy() == 1
+    single = np.array([index.key_count[(ubigeo, k)] == 1 for k in keys[pool]], dtype=bool)
     weight = np.where(pob[pool] <= 2000, 1.0, 0.15)
 
     def draw(mask) -> int:
@@ -773,18 +843,16 @@ def _build_register(districts, corridors, design, centres, di, is_cap, index: _N
                                                   "codccpp_candidate"])
     localities_geo = pd.DataFrame(geo, columns=["id_localidad", "codccpp", "latitude",
                                                 "longitude"])
-    _check_register(register, register_truth, centres, index.keys)
+    _check_register(register, register_truth, index)
     return register, register_truth, localities_geo
 
 
-def _check_register(register, truth, centres, keys) -> None:
+def _check_register(register, truth, index: _NameIndex) -> None:
     """The planted matching design survives the documented rule (raises otherwise)."""
-    keys = centres[["ubigeo", "codccpp"]].assign(key=keys)
-    count = keys.groupby(["ubigeo", "key"]).size()
-    code_key = keys.set_index("codccpp")["key"]
-    st = truth.groupby("id_localidad")["status"].first()
-    ncand = truth.groupby("id_localidad")["codccpp_candidate"].count()
-    true_code = truth.groupby("id_localidad")["codccpp_true"].first()
+    count, code_key = index.key_count, index.code_key
+    st = truth.groupby("id_localidad")["status"].first().to_dict()
+    ncand = truth.groupby("id_localidad")["codccpp_candidate"].count().to_dict()
+    true_code = truth.groupby("id_localidad")["codccpp_true"].first().to_dict()
     problems = []
     for r in register.itertuples():
         k = normalise_name(r.localidad)
@@ -1101,10 +1169,11 @@ def build_geography(scale: float, rng: np.random.Generator) -> Geography:
     """Districts, centres, register, frame and conglomerates for a given scale (contract §2.1)."""
     if not (scale > 0):
         raise ValueError(f"scale must be > 0, got {scale!r}")
-    districts = load_districts()
+    places = _places()
+    districts = places.districts.copy()  # the caller's own; the shared one stays as built
     design = _department_design()
-    centres, di, is_cap = _build_centres(districts, rng)
-    index = _name_index(centres, di, is_cap, len(districts))
+    centres, di, is_cap = _build_centres(places, rng)
+    index = _name_index(centres, places)
     corridors = _choose_corridors(districts, design, index, rng)
     register, truth, geo_rows = _build_register(
         districts, corridors, design, centres, di, is_cap, index, rng)
