@@ -233,8 +233,16 @@ def nearest_localities(lat, lon, loc_lat, loc_lon, k: int = 8):
     out_d[far] = geodesic_km(lat[far], lon[far], loc_lat[idx[far, 0]], loc_lon[idx[far, 0]])
     if close.any():
         ci = idx[close]
-        d = geodesic_km(np.repeat(lat[close], k), np.repeat(lon[close], k),
-                        loc_lat[ci.ravel()], loc_lon[ci.ravel()]).reshape(-1, k)
+        plat, plon = lat[close], lon[close]
+        d = np.full(ci.shape, np.inf)
+        d[:, 0] = geodesic_km(plat, plon, loc_lat[ci[:, 0]], loc_lon[ci[:, 0]])
+        # a WGS84 geodesic is 0.9944-1.0045 x the distance on the 6,371 km sphere (the ratio of
+        # the radii of curvature, 6,335-6,400 km, to 6,371): a candidate whose sphere distance
+        # x 0.99 exceeds the chord-nearest's geodesic is farther, and is not computed
+        sphere = 2.0 * np.arcsin(np.minimum(chord[close][:, 1:] / 2.0, 1.0)) * 6371.0
+        r, c = np.nonzero(0.99 * sphere - 1e-6 <= d[:, :1])
+        c = c + 1
+        d[r, c] = geodesic_km(plat[r], plon[r], loc_lat[ci[r, c]], loc_lon[ci[r, c]])
         j = np.argmin(d, axis=1)
         rows = np.arange(len(ci))
         out_i[close], out_d[close] = ci[rows, j], d[rows, j]
@@ -370,7 +378,7 @@ def _read_text_csv(path) -> pd.DataFrame:
         convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
                                              strings_can_be_null=False,
                                              quoted_strings_can_be_null=False))
-    return table.to_pandas()
+    return table.to_pandas(use_threads=False)
 
 
 @functools.lru_cache(maxsize=1)
@@ -392,7 +400,7 @@ def _read_inei_centres() -> pd.DataFrame:
     if bad.any():
         raise ValueError(f"{ref}: rows {list(np.flatnonzero(bad)[:10] + 2)} have a bad inei_ccpp, "
                          "ccpp, tipo or coordinates")
-    if df["inei_ccpp"].duplicated().any():
+    if not df["inei_ccpp"].is_unique:
         raise ValueError(f"{ref}: duplicated inei_ccpp "
                          f"{df.loc[df['inei_ccpp'].duplicated(), 'inei_ccpp'].head().tolist()}")
     return df.assign(latitude=lat, longitude=lon)
@@ -437,8 +445,9 @@ def _centre_frame(districts: pd.DataFrame) -> pd.DataFrame:
     return cen
 
 
-def _centre_altitude(lat, lon, di, is_cap, districts, rng) -> np.ndarray:
-    """Altitude (m) of each centre: the model of the module docstring."""
+def _altitude_base(lat, lon, di, districts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The draw-free part of the altitude model: each centre's base altitude, r (km to the
+    nearest capital, capped) and region."""
     clat, clon = districts["lat"].to_numpy(), districts["lon"].to_numpy()
     calt = districts["altitud"].to_numpy()
     _, idx = cKDTree(_unit_vectors(clat, clon)).query(_unit_vectors(lat, lon), k=ALT_CAPITALS)
@@ -449,7 +458,15 @@ def _centre_altitude(lat, lon, di, is_cap, districts, rng) -> np.ndarray:
     reg = districts["region"].to_numpy()[di]
     # a coastal district's centres stay near its capital's level (its neighbours may be Andean)
     base = np.where(reg == "costa", calt[di], base)
-    z = rng.standard_normal(len(lat))
+    return base, r, reg
+
+
+def _centre_altitude(alt_base, di, is_cap, districts, rng) -> np.ndarray:
+    """Altitude (m) of each centre: the model of the module docstring (``alt_base``:
+    :func:`_altitude_base`)."""
+    base, r, reg = alt_base
+    calt = districts["altitud"].to_numpy()
+    z = rng.standard_normal(len(di))
     alt = np.where(reg == "sierra", base + 45.0 * r * (0.35 + z),
           np.where(reg == "costa", base + np.abs(z) * np.minimum(25.0 * r, 300.0) * 0.5,
                    base + 15.0 * r * z))
@@ -502,6 +519,7 @@ class _Places:
     groups: dict                 # (district row, size) -> list of centre-row arrays sharing a key
     key_count: dict              # (ubigeo, key) -> centres of the district with that key
     code_key: dict               # codccpp -> key
+    alt_base: tuple              # _altitude_base
 
 
 @functools.lru_cache(maxsize=1)
@@ -518,11 +536,13 @@ def _places() -> _Places:
     ubigeo = cen["ubigeo"].tolist()
     key_count = collections.Counter(zip(ubigeo, keys.tolist()))
     code_key = dict(zip(codes.tolist(), keys.tolist()))
-    for a in [di, is_cap, names, codes, keys, eligible, *members.values(),
+    alt_base = _altitude_base(cen["latitud"].to_numpy(), cen["longitud"].to_numpy(), di,
+                              districts)
+    for a in [di, is_cap, names, codes, keys, eligible, *alt_base, *members.values(),
               *(g for gs in groups.values() for g in gs)]:
         a.flags.writeable = False
     return _Places(districts, cen, di, is_cap, names, codes, keys, members, eligible, groups,
-                   dict(key_count), code_key)
+                   dict(key_count), code_key, alt_base)
 
 
 def _build_centres(places: _Places, rng):
@@ -530,7 +550,7 @@ def _build_centres(places: _Places, rng):
     cen, districts = places.cen, places.districts
     di, is_cap = places.di, places.is_cap
     lat, lon = cen["latitud"].to_numpy(), cen["longitud"].to_numpy()
-    alt = _centre_altitude(lat, lon, di, is_cap, districts, rng)
+    alt = _centre_altitude(places.alt_base, di, is_cap, districts, rng)
     pob, hog = _centre_population(di, is_cap, cen["urban"].to_numpy(), districts, rng)
     # the text columns as they are (pyarrow-backed): no round trip through Python objects
     centres = pd.DataFrame({
@@ -586,15 +606,20 @@ def _name_groups(names: np.ndarray, di: np.ndarray, is_cap: np.ndarray, nd: int)
     keys = _name_keys(names)
     ok = ~is_cap & (keys != "")
     eligible = np.bincount(di[ok], minlength=nd)
-    frame = pd.DataFrame({"di": di, "key": keys, "row": np.arange(len(di)), "cap": is_cap})
-    members = {int(d): g.to_numpy() for d, g in frame.groupby("di", sort=True)["row"]}
-    stats = frame.groupby(["di", "key"], sort=True).agg(n=("row", "size"), cap=("cap", "any"))
-    multi = stats[(stats["n"].isin([2, 3])) & ~stats["cap"]]
-    multi = multi[multi.index.get_level_values("key") != ""]
+    rows = np.arange(len(di))
+    # centres of a district in code order
+    by_d = np.argsort(di, kind="stable")
+    cut = np.flatnonzero(np.diff(di[by_d])) + 1
+    members = {int(di[g[0]]): g for g in np.split(rows[by_d], cut)}
+    # runs of (district, key), keys in string order (key codes from the sorted unique keys)
+    uk, kc = np.unique(keys, return_inverse=True)
+    kc = kc.ravel()
+    order = np.lexsort((kc, di))
+    cut = np.flatnonzero(np.diff(di[order]) | np.diff(kc[order])) + 1
     groups: dict = {}
-    sel = frame.merge(multi.reset_index()[["di", "key"]], on=["di", "key"])
-    for (d, _), rows in sel.groupby(["di", "key"], sort=True)["row"]:
-        groups.setdefault((int(d), len(rows)), []).append(np.sort(rows.to_numpy()))
+    for g in np.split(order, cut):
+        if len(g) in (2, 3) and not is_cap[g].any() and uk[kc[g[0]]] != "":
+            groups.setdefault((int(di[g[0]]), len(g)), []).append(np.sort(g))
     return keys, members, eligible, groups
 
 
@@ -757,18 +782,22 @@ def _district_localities(ubigeo: str, plan, d: int, index: _NameIndex, is_cap, r
     members = index.members[d]
     keys, nom, codes, pob = index.keys, index.names, index.codes, index.pob
     district_keys = set(keys[members])
-    used = {int(i) for s, g in plan if s == "ambiguous" for i in g}
     pool = members[~is_cap[members] & (keys[members] != "")]
+    at = {int(c): j for j, c in enumerate(pool)}  # centre row -> position in pool
+    used = np.zeros(len(pool), dtype=bool)        # taken by an ambiguous group or a draw
+    for i in {int(i) for s, g in plan if s == "ambiguous" for i in g}:
+        if i in at:
+            used[at[i]] = True
     single = np.array([index.key_count[(ubigeo, k)] == 1 for k in keys[pool]], dtype=bool)
     weight = np.where(pob[pool] <= 2000, 1.0, 0.15)
 
     def draw(mask) -> int:
-        free = mask & ~np.isin(pool, list(used))
+        free = mask & ~used
         if not free.any():
             raise RuntimeError(f"district {ubigeo}: no free centre for the register")
         p = weight[free] / weight[free].sum()
         i = int(rng.choice(pool[free], p=p))
-        used.add(i)
+        used[at[i]] = True
         return i
 
     rows = []
@@ -817,13 +846,15 @@ def _build_register(districts, corridors, design, centres, di, is_cap, index: _N
     reg["_r"] = rng.random(len(reg))
     reg = reg.sort_values(["dpto", "_r"], kind="stable").reset_index(drop=True)
     reg["id_localidad"] = np.arange(1, len(reg) + 1)
-    drow = districts.set_index("ubigeo")
     chains = np.array(CHAINS, dtype=object)
+    ub = districts["ubigeo"].tolist()
+    prov = dict(zip(ub, districts["provincia"].tolist()))
+    distr = dict(zip(ub, districts["distrito"].tolist()))
     register = pd.DataFrame({
         "id_localidad": reg["id_localidad"].astype(np.int64),
         "departamento": reg["dpto"].map({k: v[0] for k, v in TABLE1.items()}),
-        "provincia": reg["ubigeo"].map(lambda u: strip_accents(drow.at[u, "provincia"])),
-        "distrito": reg["ubigeo"].map(lambda u: strip_accents(drow.at[u, "distrito"])),
+        "provincia": reg["ubigeo"].map(lambda u: strip_accents(prov[u])),
+        "distrito": reg["ubigeo"].map(lambda u: strip_accents(distr[u])),
         "ubigeo": reg["ubigeo"],
         "codccpp": reg["codccpp"],
         "localidad": reg["localidad"],
@@ -881,11 +912,13 @@ def _build_frame(districts, corridors, n_adjacent: int = 2) -> pd.DataFrame:
     d = districts.set_index("ubigeo")
     others = districts[~districts["ubigeo"].isin(prog) & (districts["dominio"] != 8)]
     olat, olon = others["lat"].to_numpy(), others["lon"].to_numpy()
+    oub = others["ubigeo"].to_numpy(dtype=object)
+    lat, lon = d["lat"].to_dict(), d["lon"].to_dict()
     adj: list[str] = []
     for u in corr:
-        dist = haversine_km(d.at[u, "lat"], d.at[u, "lon"], olat, olon)
+        dist = haversine_km(lat[u], lon[u], olat, olon)
         for j in np.argsort(dist, kind="stable")[:n_adjacent]:
-            v = others["ubigeo"].iloc[j]
+            v = oub[j]
             if v not in adj:
                 adj.append(v)
     rows = [(u, "corredor") for u in corr] + [(u, "adyacente") for u in adj]
@@ -951,7 +984,7 @@ class _SlotPool:
     band: np.ndarray     # distance band of every slot
 
 
-def _slot_pool(districts, centres, localities_geo, frame) -> _SlotPool:
+def _slot_pool(districts, centres, di, localities_geo, frame) -> _SlotPool:
     """Slots on the centres of the 12 departments: one per rural centre, about one per 150
     households (2–15) on urban ones; none near a band edge or on shared coordinates."""
     in12 = centres["ubigeo"].str[:2].isin(list(TABLE1)).to_numpy()
@@ -962,15 +995,17 @@ def _slot_pool(districts, centres, localities_geo, frame) -> _SlotPool:
     # the pipeline takes a 2012 conglomerate's locality as the nearest centre: never ambiguous
     shared = centres.duplicated(["latitud", "longitud"], keep=False).to_numpy()[in12]
     ok = ~near_band_edge(dist) & ~shared
-    drow = districts.set_index("ubigeo")
     urban = c["poblacion_2007"].to_numpy() > 2000
     cap = np.where(urban, np.clip(c["hogares_2007"].to_numpy() // 150, 2, 15), 1)
     slot_c = np.repeat(np.arange(len(c)), np.where(ok, cap, 0))
+    cdi = di[in12]  # each centre's district row
+    grp_of = dict(zip(frame["ubigeo"], frame["grupo"]))
+    grp = np.array([grp_of.get(u, "none") for u in districts["ubigeo"]], dtype=object)
     return _SlotPool(
         c=c, near=near, dist=dist,
-        region=c["ubigeo"].map(drow["region"]).to_numpy(),
-        dominio=c["ubigeo"].map(drow["dominio"]).to_numpy(),
-        grp=c["ubigeo"].map(frame.set_index("ubigeo")["grupo"]).fillna("none").to_numpy(),
+        region=districts["region"].to_numpy(dtype=object)[cdi],
+        dominio=districts["dominio"].to_numpy()[cdi],
+        grp=grp[cdi],
         urban=urban, alt=c["altitud"].to_numpy(), slot_c=slot_c, band=band_of(dist)[slot_c])
 
 
@@ -1030,21 +1065,31 @@ def _rake(margins, base_w, alt_km, dd, band, n_b, hh09) -> np.ndarray:
         return e
 
     tilt = 0.0
-    # one cell per combination of margin codes: the raking factors multiply per cell
+    # one cell per combination of margin codes: the raking factors multiply per cell. Cells in
+    # the lexicographic order of their codes (np.unique(axis=0)'s), from one integer per row
     cell_codes = np.column_stack([codes for codes, _, _ in margins])
-    cells, cell_of = np.unique(cell_codes, axis=0, return_inverse=True)
+    radix = cell_codes.max(axis=0, initial=0) + 1
+    ukey, cell_of = np.unique(np.ravel_multi_index(cell_codes.T, radix), return_inverse=True)
+    cells = np.column_stack(np.unravel_index(ukey, radix))
     cell_of = cell_of.ravel()
+    alt_3 = alt_km - 3.0
+    tilted = {}  # tilt -> base_w * exp(tilt * (alt_km - 3)); the tilt changes once per round
 
     def weights():
         fc = np.ones(len(cells))
         for j, f in enumerate(fac):
             fc *= f[cells[:, j]]
-        return base_w * np.exp(tilt * (alt_km - 3.0)) * fc[cell_of]
+        if tilt not in tilted:
+            tilted.clear()
+            tilted[tilt] = base_w * np.exp(tilt * alt_3)
+        return tilted[tilt] * fc[cell_of]
 
+    margin_codes = [codes[mask] for codes, _, mask in margins]
     for _ in range(30):
-        for (codes, tgt, mask), f in zip(margins, fac):
+        for (codes, tgt, mask), f, mcodes in zip(margins, fac, margin_codes):
             e = expected_hh(weights())
-            got = np.bincount(codes[mask], weights=e[mask], minlength=len(tgt)) / e[mask].sum()
+            em = e[mask]
+            got = np.bincount(mcodes, weights=em, minlength=len(tgt)) / em.sum()
             upd = np.where((got > 0) & (tgt > 0),
                            np.clip((tgt / np.maximum(got, 1e-12)) ** 0.8, 0.2, 5.0), 1.0)
             f *= upd
@@ -1103,9 +1148,9 @@ def _conglomerate_ids(n: int, rng) -> np.ndarray:
     return np.arange(1, n + 1) * step + rng.integers(0, 7, size=n) % step
 
 
-def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
+def _build_conglomerates(districts, centres, di, localities_geo, frame, scale, rng):
     targets = np.array([[round(TABLE2[y][b] * scale) for b in range(8)] for y in YEARS])
-    pool = _slot_pool(districts, centres, localities_geo, frame)
+    pool = _slot_pool(districts, centres, di, localities_geo, frame)
     K, E = _conglomerates_per_band(targets, scale)
     w, strat_key = _rake_weights(pool, targets, K + E, scale)
     ci, cb = _draw_slots(pool, w, strat_key, K + E, rng)
@@ -1178,7 +1223,8 @@ def build_geography(scale: float, rng: np.random.Generator) -> Geography:
     register, truth, geo_rows = _build_register(
         districts, corridors, design, centres, di, is_cap, index, rng)
     frame = _build_frame(districts, corridors)
-    conglomerates, _ = _build_conglomerates(districts, centres, geo_rows, frame, scale, rng)
+    conglomerates, _ = _build_conglomerates(districts, centres, di, geo_rows, frame, scale,
+                                            rng)
     geo = Geography(scale=float(scale), districts=districts, centres=centres, register=register,
                     register_truth=truth, localities_geo=geo_rows, frame=frame,
                     conglomerates=conglomerates)
