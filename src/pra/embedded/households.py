@@ -381,7 +381,7 @@ def _locality_effects(geo, rng, m: HouseholdModel, years):
     cent = geo.centres.copy()
     cent["codccpp"] = cent["codccpp"].astype(str)
     cent = cent.sort_values("codccpp", kind="stable").reset_index(drop=True)
-    if cent["codccpp"].duplicated().any():
+    if not cent["codccpp"].is_unique:
         raise GeographyError("geography.centres: duplicated codccpp "
                              f"{cent.loc[cent['codccpp'].duplicated(), 'codccpp'].head().tolist()}")
     # locality (populated-centre) effects, one draw per centre in code order: deterministic
@@ -390,9 +390,10 @@ def _locality_effects(geo, rng, m: HouseholdModel, years):
     a_l = m.locality_sd * (0.5 * b_l + np.sqrt(0.75) * rng.standard_normal(nc))
     a_l = a_l + m.locality_size_slope * np.log10((cent["hogares_2007"].to_numpy(float) + 1) / 100)
     cent["_b"], cent["_a"] = b_l, a_l
-    cpos = pd.Series(np.arange(nc), index=cent["codccpp"].to_numpy())
     cong["codccpp"] = cong["codccpp"].astype(str)
-    missing = ~cong["codccpp"].isin(cpos.index)
+    # each conglomerate's centre row (hash lookup; Series.isin on 95k text values is slow)
+    ci = pd.Index(cent["codccpp"].to_numpy()).get_indexer(cong["codccpp"])
+    missing = ci < 0
     if missing.any():
         raise GeographyError(f"geography.conglomerates: codccpp not in centres for conglome "
                              f"{cong.loc[missing, 'conglome'].head().tolist()} ({int(missing.sum())} rows)")
@@ -403,7 +404,6 @@ def _locality_effects(geo, rng, m: HouseholdModel, years):
     if bad.any():
         raise GeographyError("geography.conglomerates: codccpp is not ubigeo + 4 characters for "
                              f"conglome {cong.loc[bad, 'conglome'].head().tolist()}")
-    ci = cpos.loc[cong["codccpp"]].to_numpy()
     cong["_b"], cong["_a"] = b_l[ci], a_l[ci]
     cong["pob07"] = cent["poblacion_2007"].to_numpy(float)[ci]
     cong["hog07"] = cent["hogares_2007"].to_numpy(float)[ci]
