@@ -611,15 +611,18 @@ def _name_groups(names: np.ndarray, di: np.ndarray, is_cap: np.ndarray, nd: int)
     by_d = np.argsort(di, kind="stable")
     cut = np.flatnonzero(np.diff(di[by_d])) + 1
     members = {int(di[g[0]]): g for g in np.split(rows[by_d], cut)}
-    # runs of (district, key), keys in string order (key codes from the sorted unique keys)
-    uk, kc = np.unique(keys, return_inverse=True)
-    kc = kc.ravel()
+    # runs of (district, key), keys in string order (codes of the sorted unique keys); only
+    # runs of 2 or 3 non-capital centres with a non-empty key are groups
+    kc, uk = pd.factorize(keys, sort=True)
     order = np.lexsort((kc, di))
-    cut = np.flatnonzero(np.diff(di[order]) | np.diff(kc[order])) + 1
+    sd, sk = di[order], kc[order]
+    start = np.flatnonzero(np.r_[True, (np.diff(sd) != 0) | (np.diff(sk) != 0)])
+    size = np.diff(np.r_[start, len(order)])
+    has_cap = np.add.reduceat(is_cap[order].astype(np.int64), start) > 0
+    is_group = np.isin(size, (2, 3)) & ~has_cap & (uk[sk[start]] != "")
     groups: dict = {}
-    for g in np.split(order, cut):
-        if len(g) in (2, 3) and not is_cap[g].any() and uk[kc[g[0]]] != "":
-            groups.setdefault((int(di[g[0]]), len(g)), []).append(np.sort(g))
+    for st, n in zip(start[is_group], size[is_group]):
+        groups.setdefault((int(sd[st]), int(n)), []).append(np.sort(order[st:st + n]))
     return keys, members, eligible, groups
 
 
