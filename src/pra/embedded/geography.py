@@ -238,7 +238,8 @@ def nearest_localities(lat, lon, loc_lat, loc_lon, k: int = 8):
         d[:, 0] = geodesic_km(plat, plon, loc_lat[ci[:, 0]], loc_lon[ci[:, 0]])
         # a WGS84 geodesic is 0.9944-1.0045 x the distance on the 6,371 km sphere (the ratio of
         # the radii of curvature, 6,335-6,400 km, to 6,371): a candidate whose sphere distance
-        # x 0.99 exceeds the chord-nearest's geodesic is farther, and is not computed
+        # x 0.99 exceeds the chord-nearest's geodesic by over 1 mm is farther, and is not
+        # computed (the argmin and the distances are those of computing all k)
         sphere = 2.0 * np.arcsin(np.minimum(chord[close][:, 1:] / 2.0, 1.0)) * 6371.0
         r, c = np.nonzero(0.99 * sphere - 1e-6 <= d[:, :1])
         c = c + 1
