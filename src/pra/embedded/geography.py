@@ -429,7 +429,7 @@ def _centre_frame(districts: pd.DataFrame) -> pd.DataFrame:
         "longitud": inei["longitude"].round(6).to_numpy(),
         "urban": (inei["tipo"] == "Urban").to_numpy(),
     })
-    new = districts[~districts["ubigeo"].isin(set(inei["inei_distrito"]))]
+    new = districts[~districts["ubigeo"].isin(set(inei["inei_distrito"].unique()))]
     added = pd.DataFrame({
         "codccpp": (new["ubigeo"] + "0001").to_numpy(), "ubigeo": new["ubigeo"].to_numpy(),
         "nomccpp": new["capital"].to_numpy(), "latitud": new["lat"].round(6).to_numpy(),
