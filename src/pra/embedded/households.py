@@ -73,9 +73,15 @@ def _by_year(d: dict, years: np.ndarray) -> np.ndarray:
     return vals[idx]
 
 
+def _dpto_number(ubigeo) -> np.ndarray:
+    """The department number (first two digits of ubigeo), parsed once per distinct value."""
+    codes, uniq = pd.factorize(pd.Series(ubigeo).str[:2], use_na_sentinel=False)
+    return pd.to_numeric(pd.Series(uniq)).to_numpy()[codes]
+
+
 def dominio_a(ubigeo: pd.Series, dominio: np.ndarray, estrato: np.ndarray) -> np.ndarray:
     """INEI's dominioA (docs/enaho_layout.md §3): 17 spatial-deflator domains."""
-    dpto = pd.to_numeric(pd.Series(ubigeo).str[:2]).to_numpy()
+    dpto = _dpto_number(ubigeo)
     dpto = np.where(dpto == 7, 15, dpto)
     dominio = np.asarray(dominio)
     estr = np.where(dominio == 8, 1, np.asarray(estrato))
@@ -88,7 +94,7 @@ def dominio_a(ubigeo: pd.Series, dominio: np.ndarray, estrato: np.ndarray) -> np
 
 
 def deflator_dpto(ubigeo) -> np.ndarray:
-    d = pd.to_numeric(pd.Series(ubigeo).str[:2]).to_numpy()
+    d = _dpto_number(ubigeo)
     return np.where(d == 7, 15, d).astype(int)
 
 
