@@ -50,6 +50,10 @@ _ABBREV_RES = (
 )
 _NON_ALNUM = re.compile(r"[^A-Z0-9 ]+")
 _SPACES = re.compile(r"\s+")
+# Most names are already keys: words of A-Z/0-9 with single spaces, no prefix, no abbreviation
+# (rules 2-4 change nothing); checking that is ~3x cheaper than applying the rules.
+_PLAIN = re.compile(r"[A-Z0-9]+(?: [A-Z0-9]+)*")
+_ABBREV_WORD = re.compile(r"\b(?:STA|STO|SN|GRAL)\b")  # what _ABBREV_RES can match in plain text
 
 
 _FAST = str.maketrans("ÁÉÍÓÚÜÀÈÌÒÙÂÊÎÔÛÄËÏÖÑáéíóúüàèìòùâêîôûäëïöñ",
@@ -75,6 +79,8 @@ def normalise_name(s: str) -> str:
 @functools.lru_cache(maxsize=1 << 18)
 def _normalise_name(s: str) -> str:
     t = strip_accents(s).upper().strip(" \t.,;:-\"'")
+    if _PLAIN.fullmatch(t) and not _PREFIX_RE.match(t) and not _ABBREV_WORD.search(t):
+        return t
     for _ in range(3):  # "ANEXO C.P. X" -> "X"
         new = _PREFIX_RE.sub("", t, count=1)
         if new == t:

@@ -80,8 +80,11 @@ Documented approximations
 """
 from __future__ import annotations
 
+import collections
+import csv
 import dataclasses
 import functools
+import gzip
 import importlib.resources
 
 import numpy as np
@@ -230,8 +233,17 @@ def nearest_localities(lat, lon, loc_lat, loc_lon, k: int = 8):
     out_d[far] = geodesic_km(lat[far], lon[far], loc_lat[idx[far, 0]], loc_lon[idx[far, 0]])
     if close.any():
         ci = idx[close]
-        d = geodesic_km(np.repeat(lat[close], k), np.repeat(lon[close], k),
-                        loc_lat[ci.ravel()], loc_lon[ci.ravel()]).reshape(-1, k)
+        plat, plon = lat[close], lon[close]
+        d = np.full(ci.shape, np.inf)
+        d[:, 0] = geodesic_km(plat, plon, loc_lat[ci[:, 0]], loc_lon[ci[:, 0]])
+        # a WGS84 geodesic is 0.9944-1.0045 x the distance on the 6,371 km sphere (the ratio of
+        # the radii of curvature, 6,335-6,400 km, to 6,371): a candidate whose sphere distance
+        # x 0.99 exceeds the chord-nearest's geodesic by over 1 mm is farther, and is not
+        # computed (the argmin and the distances are those of computing all k)
+        sphere = 2.0 * np.arcsin(np.minimum(chord[close][:, 1:] / 2.0, 1.0)) * 6371.0
+        r, c = np.nonzero(0.99 * sphere - 1e-6 <= d[:, :1])
+        c = c + 1
+        d[r, c] = geodesic_km(plat[r], plon[r], loc_lat[ci[r, c]], loc_lon[ci[r, c]])
         j = np.argmin(d, axis=1)
         rows = np.arange(len(ci))
         out_i[close], out_d[close] = ci[rows, j], d[rows, j]
@@ -352,11 +364,29 @@ def load_districts() -> pd.DataFrame:
 # populated centres: INEI's list, with the altitude and 2007 population it lacks
 # --------------------------------------------------------------------------------------------
 
+def _read_text_csv(path) -> pd.DataFrame:
+    """A (gzipped) CSV with every column as text and empty fields as '' -- what
+    ``pd.read_csv(path, dtype=str, keep_default_na=False)`` gives, read by pyarrow's reader
+    (pandas' C reader takes ~5x longer to build the 95k-row text columns)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with gzip.open(path, "rt", encoding="utf-8") if str(path).endswith(".gz") else \
+            open(path, encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    table = pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(use_threads=False),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
+                                             strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False))
+    return table.to_pandas(use_threads=False)
+
+
 @functools.lru_cache(maxsize=1)
 def _read_inei_centres() -> pd.DataFrame:
     ref = importlib.resources.files("pra") / "data" / CENTRES_FILE
     with importlib.resources.as_file(ref) as path:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        df = _read_text_csv(path)
     need = ["inei_ccpp", "inei_distrito", "departamento", "provincia", "distrito", "ccpp", "tipo",
             "latitude", "longitude"]
     missing = [c for c in need if c not in df.columns]
@@ -371,7 +401,7 @@ def _read_inei_centres() -> pd.DataFrame:
     if bad.any():
         raise ValueError(f"{ref}: rows {list(np.flatnonzero(bad)[:10] + 2)} have a bad inei_ccpp, "
                          "ccpp, tipo or coordinates")
-    if df["inei_ccpp"].duplicated().any():
+    if not df["inei_ccpp"].is_unique:
         raise ValueError(f"{ref}: duplicated inei_ccpp "
                          f"{df.loc[df['inei_ccpp'].duplicated(), 'inei_ccpp'].head().tolist()}")
     return df.assign(latitude=lat, longitude=lon)
@@ -399,7 +429,7 @@ def _centre_frame(districts: pd.DataFrame) -> pd.DataFrame:
         "longitud": inei["longitude"].round(6).to_numpy(),
         "urban": (inei["tipo"] == "Urban").to_numpy(),
     })
-    new = districts[~districts["ubigeo"].isin(set(inei["inei_distrito"]))]
+    new = districts[~districts["ubigeo"].isin(set(inei["inei_distrito"].unique()))]
     added = pd.DataFrame({
         "codccpp": (new["ubigeo"] + "0001").to_numpy(), "ubigeo": new["ubigeo"].to_numpy(),
         "nomccpp": new["capital"].to_numpy(), "latitud": new["lat"].round(6).to_numpy(),
@@ -416,8 +446,9 @@ def _centre_frame(districts: pd.DataFrame) -> pd.DataFrame:
     return cen
 
 
-def _centre_altitude(lat, lon, di, is_cap, districts, rng) -> np.ndarray:
-    """Altitude (m) of each centre: the model of the module docstring."""
+def _altitude_base(lat, lon, di, districts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The draw-free part of the altitude model: each centre's base altitude, r (km to the
+    nearest capital, capped) and region."""
     clat, clon = districts["lat"].to_numpy(), districts["lon"].to_numpy()
     calt = districts["altitud"].to_numpy()
     _, idx = cKDTree(_unit_vectors(clat, clon)).query(_unit_vectors(lat, lon), k=ALT_CAPITALS)
@@ -428,7 +459,15 @@ def _centre_altitude(lat, lon, di, is_cap, districts, rng) -> np.ndarray:
     reg = districts["region"].to_numpy()[di]
     # a coastal district's centres stay near its capital's level (its neighbours may be Andean)
     base = np.where(reg == "costa", calt[di], base)
-    z = rng.standard_normal(len(lat))
+    return base, r, reg
+
+
+def _centre_altitude(alt_base, di, is_cap, districts, rng) -> np.ndarray:
+    """Altitude (m) of each centre: the model of the module docstring (``alt_base``:
+    :func:`_altitude_base`)."""
+    base, r, reg = alt_base
+    calt = districts["altitud"].to_numpy()
+    z = rng.standard_normal(len(di))
     alt = np.where(reg == "sierra", base + 45.0 * r * (0.35 + z),
           np.where(reg == "costa", base + np.abs(z) * np.minimum(25.0 * r, 300.0) * 0.5,
                    base + 15.0 * r * z))
@@ -462,19 +501,64 @@ def _centre_population(di, is_cap, urban, districts, rng) -> tuple[np.ndarray, n
     return pob, hog
 
 
-def _build_centres(districts: pd.DataFrame, rng):
-    """The populated-centre map (CENTRE_COLS) with each centre's district row and capital flag."""
+@dataclasses.dataclass(frozen=True)
+class _Places:
+    """What every build shares, whatever the scale and the draws: the districts, INEI's centres
+    (``_centre_frame``: codes, names, coordinates, urban type, district row, capital flag) and
+    their matching keys and real name groups (``_name_groups``). Built once per process
+    (:func:`_places`); its arrays are read-only and each build copies what it returns."""
+
+    districts: pd.DataFrame
+    cen: pd.DataFrame
+    di: np.ndarray
+    is_cap: np.ndarray
+    names: np.ndarray            # nomccpp and codccpp of every centre (object arrays)
+    codes: np.ndarray
+    keys: np.ndarray             # normalise_name of every centre
+    members: dict                # district row -> centre rows (code order)
+    eligible: np.ndarray         # per district: non-capital centres with a non-empty key
+    groups: dict                 # (district row, size) -> list of centre-row arrays sharing a key
+    key_count: dict              # (ubigeo, key) -> centres of the district with that key
+    code_key: dict               # codccpp -> key
+    alt_base: tuple              # _altitude_base
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> _Places:
+    districts = load_districts()
     cen = _centre_frame(districts)
+    # the three district names of every centre, as the centre map lists them
+    for col in ("departamento", "provincia", "distrito"):
+        cen[col] = districts[col].array.take(cen["di"].to_numpy())
     di, is_cap = cen["di"].to_numpy(), cen["is_cap"].to_numpy()
+    names = cen["nomccpp"].to_numpy(dtype=object)
+    codes = cen["codccpp"].to_numpy(dtype=object)
+    keys, members, eligible, groups = _name_groups(names, di, is_cap, len(districts))
+    ubigeo = cen["ubigeo"].tolist()
+    key_count = collections.Counter(zip(ubigeo, keys.tolist()))
+    code_key = dict(zip(codes.tolist(), keys.tolist()))
+    alt_base = _altitude_base(cen["latitud"].to_numpy(), cen["longitud"].to_numpy(), di,
+                              districts)
+    for a in [di, is_cap, names, codes, keys, eligible, *alt_base, *members.values(),
+              *(g for gs in groups.values() for g in gs)]:
+        a.flags.writeable = False
+    return _Places(districts, cen, di, is_cap, names, codes, keys, members, eligible, groups,
+                   dict(key_count), code_key, alt_base)
+
+
+def _build_centres(places: _Places, rng):
+    """The populated-centre map (CENTRE_COLS) with each centre's district row and capital flag."""
+    cen, districts = places.cen, places.districts
+    di, is_cap = places.di, places.is_cap
     lat, lon = cen["latitud"].to_numpy(), cen["longitud"].to_numpy()
-    alt = _centre_altitude(lat, lon, di, is_cap, districts, rng)
+    alt = _centre_altitude(places.alt_base, di, is_cap, districts, rng)
     pob, hog = _centre_population(di, is_cap, cen["urban"].to_numpy(), districts, rng)
+    # the text columns as they are (pyarrow-backed): no round trip through Python objects
     centres = pd.DataFrame({
-        "codccpp": cen["codccpp"].to_numpy(), "ubigeo": cen["ubigeo"].to_numpy(),
-        "departamento": districts["departamento"].to_numpy()[di],
-        "provincia": districts["provincia"].to_numpy()[di],
-        "distrito": districts["distrito"].to_numpy()[di],
-        "nomccpp": cen["nomccpp"].to_numpy(), "latitud": lat, "longitud": lon, "altitud": alt,
+        "codccpp": cen["codccpp"].array, "ubigeo": cen["ubigeo"].array,
+        "departamento": cen["departamento"].array, "provincia": cen["provincia"].array,
+        "distrito": cen["distrito"].array, "nomccpp": cen["nomccpp"].array,
+        "latitud": lat, "longitud": lon, "altitud": alt,
         "hogares_2007": hog, "poblacion_2007": pob,
     })
     return centres, di, is_cap
@@ -512,26 +596,42 @@ class _NameIndex:
     members: dict                # district row -> centre rows (code order)
     eligible: np.ndarray         # per district: non-capital centres with a non-empty key
     groups: dict                 # (district row, size) -> list of centre-row arrays sharing a key
+    key_count: dict              # (ubigeo, key) -> centres of the district with that key
+    code_key: dict               # codccpp -> key
 
 
-def _name_index(centres: pd.DataFrame, di: np.ndarray, is_cap: np.ndarray, nd: int) -> _NameIndex:
-    """Real repeated names: groups of 2 or 3 non-capital centres of a district sharing a key (the
-    whole set of centres with that key in the district)."""
-    keys = _name_keys(centres["nomccpp"].to_numpy(dtype=object))
+def _name_groups(names: np.ndarray, di: np.ndarray, is_cap: np.ndarray, nd: int):
+    """Matching keys, centres per district, eligible counts and real repeated names: groups of 2
+    or 3 non-capital centres of a district sharing a key (the whole set of centres with that key
+    in the district)."""
+    keys = _name_keys(names)
     ok = ~is_cap & (keys != "")
     eligible = np.bincount(di[ok], minlength=nd)
-    frame = pd.DataFrame({"di": di, "key": keys, "row": np.arange(len(di)), "cap": is_cap})
-    members = {int(d): g.to_numpy() for d, g in frame.groupby("di", sort=True)["row"]}
-    stats = frame.groupby(["di", "key"], sort=True).agg(n=("row", "size"), cap=("cap", "any"))
-    multi = stats[(stats["n"].isin([2, 3])) & ~stats["cap"]]
-    multi = multi[multi.index.get_level_values("key") != ""]
+    rows = np.arange(len(di))
+    # centres of a district in code order
+    by_d = np.argsort(di, kind="stable")
+    cut = np.flatnonzero(np.diff(di[by_d])) + 1
+    members = {int(di[g[0]]): g for g in np.split(rows[by_d], cut)}
+    # runs of (district, key), keys in string order (codes of the sorted unique keys); only
+    # runs of 2 or 3 non-capital centres with a non-empty key are groups
+    kc, uk = pd.factorize(keys, sort=True)
+    order = np.lexsort((kc, di))
+    sd, sk = di[order], kc[order]
+    start = np.flatnonzero(np.r_[True, (np.diff(sd) != 0) | (np.diff(sk) != 0)])
+    size = np.diff(np.r_[start, len(order)])
+    has_cap = np.add.reduceat(is_cap[order].astype(np.int64), start) > 0
+    is_group = np.isin(size, (2, 3)) & ~has_cap & (uk[sk[start]] != "")
     groups: dict = {}
-    sel = frame.merge(multi.reset_index()[["di", "key"]], on=["di", "key"])
-    for (d, _), rows in sel.groupby(["di", "key"], sort=True)["row"]:
-        groups.setdefault((int(d), len(rows)), []).append(np.sort(rows.to_numpy()))
-    return _NameIndex(centres["nomccpp"].to_numpy(dtype=object),
-                      centres["codccpp"].to_numpy(dtype=object),
-                      centres["poblacion_2007"].to_numpy(), keys, members, eligible, groups)
+    for st, n in zip(start[is_group], size[is_group]):
+        groups.setdefault((int(sd[st]), int(n)), []).append(np.sort(order[st:st + n]))
+    return keys, members, eligible, groups
+
+
+def _name_index(centres: pd.DataFrame, places: _Places) -> _NameIndex:
+    """The shared name groups (``_places``) with this build's centre populations."""
+    return _NameIndex(places.names, places.codes, centres["poblacion_2007"].to_numpy(),
+                      places.keys, places.members, places.eligible, places.groups,
+                      places.key_count, places.code_key)
 
 
 def _swap_in_groups(taken, order, dd_rows, index: _NameIndex, size: int, need: int,
@@ -686,19 +786,22 @@ def _district_localities(ubigeo: str, plan, d: int, index: _NameIndex, is_cap, r
     members = index.members[d]
     keys, nom, codes, pob = index.keys, index.names, index.codes, index.pob
     district_keys = set(keys[members])
-    n_key = pd.Series(keys[members]).value_counts()
-    used = {int(i) for s, g in plan if s == "ambiguous" for i in g}
     pool = members[~is_cap[members] & (keys[members] != "")]
-    single = n_key.reindex(keys[pool]).to_numpy() == 1
+    at = {int(c): j for j, c in enumerate(pool)}  # centre row -> position in pool
+    used = np.zeros(len(pool), dtype=bool)        # taken by an ambiguous group or a draw
+    for i in {int(i) for s, g in plan if s == "ambiguous" for i in g}:
+        if i in at:
+            used[at[i]] = True
+    single = np.array([index.key_count[(ubigeo, k)] == 1 for k in keys[pool]], dtype=bool)
     weight = np.where(pob[pool] <= 2000, 1.0, 0.15)
 
     def draw(mask) -> int:
-        free = mask & ~np.isin(pool, list(used))
+        free = mask & ~used
         if not free.any():
             raise RuntimeError(f"district {ubigeo}: no free centre for the register")
         p = weight[free] / weight[free].sum()
         i = int(rng.choice(pool[free], p=p))
-        used.add(i)
+        used[at[i]] = True
         return i
 
     rows = []
@@ -747,13 +850,15 @@ def _build_register(districts, corridors, design, centres, di, is_cap, index: _N
     reg["_r"] = rng.random(len(reg))
     reg = reg.sort_values(["dpto", "_r"], kind="stable").reset_index(drop=True)
     reg["id_localidad"] = np.arange(1, len(reg) + 1)
-    drow = districts.set_index("ubigeo")
     chains = np.array(CHAINS, dtype=object)
+    ub = districts["ubigeo"].tolist()
+    prov = dict(zip(ub, districts["provincia"].tolist()))
+    distr = dict(zip(ub, districts["distrito"].tolist()))
     register = pd.DataFrame({
         "id_localidad": reg["id_localidad"].astype(np.int64),
         "departamento": reg["dpto"].map({k: v[0] for k, v in TABLE1.items()}),
-        "provincia": reg["ubigeo"].map(lambda u: strip_accents(drow.at[u, "provincia"])),
-        "distrito": reg["ubigeo"].map(lambda u: strip_accents(drow.at[u, "distrito"])),
+        "provincia": reg["ubigeo"].map(lambda u: strip_accents(prov[u])),
+        "distrito": reg["ubigeo"].map(lambda u: strip_accents(distr[u])),
         "ubigeo": reg["ubigeo"],
         "codccpp": reg["codccpp"],
         "localidad": reg["localidad"],
@@ -773,18 +878,16 @@ def _build_register(districts, corridors, design, centres, di, is_cap, index: _N
                                                   "codccpp_candidate"])
     localities_geo = pd.DataFrame(geo, columns=["id_localidad", "codccpp", "latitude",
                                                 "longitude"])
-    _check_register(register, register_truth, centres, index.keys)
+    _check_register(register, register_truth, index)
     return register, register_truth, localities_geo
 
 
-def _check_register(register, truth, centres, keys) -> None:
+def _check_register(register, truth, index: _NameIndex) -> None:
     """The planted matching design survives the documented rule (raises otherwise)."""
-    keys = centres[["ubigeo", "codccpp"]].assign(key=keys)
-    count = keys.groupby(["ubigeo", "key"]).size()
-    code_key = keys.set_index("codccpp")["key"]
-    st = truth.groupby("id_localidad")["status"].first()
-    ncand = truth.groupby("id_localidad")["codccpp_candidate"].count()
-    true_code = truth.groupby("id_localidad")["codccpp_true"].first()
+    count, code_key = index.key_count, index.code_key
+    st = truth.groupby("id_localidad")["status"].first().to_dict()
+    ncand = truth.groupby("id_localidad")["codccpp_candidate"].count().to_dict()
+    true_code = truth.groupby("id_localidad")["codccpp_true"].first().to_dict()
     problems = []
     for r in register.itertuples():
         k = normalise_name(r.localidad)
@@ -813,11 +916,13 @@ def _build_frame(districts, corridors, n_adjacent: int = 2) -> pd.DataFrame:
     d = districts.set_index("ubigeo")
     others = districts[~districts["ubigeo"].isin(prog) & (districts["dominio"] != 8)]
     olat, olon = others["lat"].to_numpy(), others["lon"].to_numpy()
+    oub = others["ubigeo"].to_numpy(dtype=object)
+    lat, lon = d["lat"].to_dict(), d["lon"].to_dict()
     adj: list[str] = []
     for u in corr:
-        dist = haversine_km(d.at[u, "lat"], d.at[u, "lon"], olat, olon)
+        dist = haversine_km(lat[u], lon[u], olat, olon)
         for j in np.argsort(dist, kind="stable")[:n_adjacent]:
-            v = others["ubigeo"].iloc[j]
+            v = oub[j]
             if v not in adj:
                 adj.append(v)
     rows = [(u, "corredor") for u in corr] + [(u, "adyacente") for u in adj]
@@ -883,7 +988,7 @@ class _SlotPool:
     band: np.ndarray     # distance band of every slot
 
 
-def _slot_pool(districts, centres, localities_geo, frame) -> _SlotPool:
+def _slot_pool(districts, centres, di, localities_geo, frame) -> _SlotPool:
     """Slots on the centres of the 12 departments: one per rural centre, about one per 150
     households (2–15) on urban ones; none near a band edge or on shared coordinates."""
     in12 = centres["ubigeo"].str[:2].isin(list(TABLE1)).to_numpy()
@@ -894,15 +999,17 @@ def _slot_pool(districts, centres, localities_geo, frame) -> _SlotPool:
     # the pipeline takes a 2012 conglomerate's locality as the nearest centre: never ambiguous
     shared = centres.duplicated(["latitud", "longitud"], keep=False).to_numpy()[in12]
     ok = ~near_band_edge(dist) & ~shared
-    drow = districts.set_index("ubigeo")
     urban = c["poblacion_2007"].to_numpy() > 2000
     cap = np.where(urban, np.clip(c["hogares_2007"].to_numpy() // 150, 2, 15), 1)
     slot_c = np.repeat(np.arange(len(c)), np.where(ok, cap, 0))
+    cdi = di[in12]  # each centre's district row
+    grp_of = dict(zip(frame["ubigeo"], frame["grupo"]))
+    grp = np.array([grp_of.get(u, "none") for u in districts["ubigeo"]], dtype=object)
     return _SlotPool(
         c=c, near=near, dist=dist,
-        region=c["ubigeo"].map(drow["region"]).to_numpy(),
-        dominio=c["ubigeo"].map(drow["dominio"]).to_numpy(),
-        grp=c["ubigeo"].map(frame.set_index("ubigeo")["grupo"]).fillna("none").to_numpy(),
+        region=districts["region"].to_numpy(dtype=object)[cdi],
+        dominio=districts["dominio"].to_numpy()[cdi],
+        grp=grp[cdi],
         urban=urban, alt=c["altitud"].to_numpy(), slot_c=slot_c, band=band_of(dist)[slot_c])
 
 
@@ -962,21 +1069,31 @@ def _rake(margins, base_w, alt_km, dd, band, n_b, hh09) -> np.ndarray:
         return e
 
     tilt = 0.0
-    # one cell per combination of margin codes: the raking factors multiply per cell
+    # one cell per combination of margin codes: the raking factors multiply per cell. Cells in
+    # the lexicographic order of their codes (np.unique(axis=0)'s), from one integer per row
     cell_codes = np.column_stack([codes for codes, _, _ in margins])
-    cells, cell_of = np.unique(cell_codes, axis=0, return_inverse=True)
+    radix = cell_codes.max(axis=0, initial=0) + 1
+    ukey, cell_of = np.unique(np.ravel_multi_index(cell_codes.T, radix), return_inverse=True)
+    cells = np.column_stack(np.unravel_index(ukey, radix))
     cell_of = cell_of.ravel()
+    alt_3 = alt_km - 3.0
+    tilted = {}  # tilt -> base_w * exp(tilt * (alt_km - 3)); the tilt changes once per round
 
     def weights():
         fc = np.ones(len(cells))
         for j, f in enumerate(fac):
             fc *= f[cells[:, j]]
-        return base_w * np.exp(tilt * (alt_km - 3.0)) * fc[cell_of]
+        if tilt not in tilted:
+            tilted.clear()
+            tilted[tilt] = base_w * np.exp(tilt * alt_3)
+        return tilted[tilt] * fc[cell_of]
 
+    margin_codes = [codes[mask] for codes, _, mask in margins]
     for _ in range(30):
-        for (codes, tgt, mask), f in zip(margins, fac):
+        for (codes, tgt, mask), f, mcodes in zip(margins, fac, margin_codes):
             e = expected_hh(weights())
-            got = np.bincount(codes[mask], weights=e[mask], minlength=len(tgt)) / e[mask].sum()
+            em = e[mask]
+            got = np.bincount(mcodes, weights=em, minlength=len(tgt)) / em.sum()
             upd = np.where((got > 0) & (tgt > 0),
                            np.clip((tgt / np.maximum(got, 1e-12)) ** 0.8, 0.2, 5.0), 1.0)
             f *= upd
@@ -1035,9 +1152,9 @@ def _conglomerate_ids(n: int, rng) -> np.ndarray:
     return np.arange(1, n + 1) * step + rng.integers(0, 7, size=n) % step
 
 
-def _build_conglomerates(districts, centres, localities_geo, frame, scale, rng):
+def _build_conglomerates(districts, centres, di, localities_geo, frame, scale, rng):
     targets = np.array([[round(TABLE2[y][b] * scale) for b in range(8)] for y in YEARS])
-    pool = _slot_pool(districts, centres, localities_geo, frame)
+    pool = _slot_pool(districts, centres, di, localities_geo, frame)
     K, E = _conglomerates_per_band(targets, scale)
     w, strat_key = _rake_weights(pool, targets, K + E, scale)
     ci, cb = _draw_slots(pool, w, strat_key, K + E, rng)
@@ -1101,15 +1218,17 @@ def build_geography(scale: float, rng: np.random.Generator) -> Geography:
     """Districts, centres, register, frame and conglomerates for a given scale (contract §2.1)."""
     if not (scale > 0):
         raise ValueError(f"scale must be > 0, got {scale!r}")
-    districts = load_districts()
+    places = _places()
+    districts = places.districts.copy()  # the caller's own; the shared one stays as built
     design = _department_design()
-    centres, di, is_cap = _build_centres(districts, rng)
-    index = _name_index(centres, di, is_cap, len(districts))
+    centres, di, is_cap = _build_centres(places, rng)
+    index = _name_index(centres, places)
     corridors = _choose_corridors(districts, design, index, rng)
     register, truth, geo_rows = _build_register(
         districts, corridors, design, centres, di, is_cap, index, rng)
     frame = _build_frame(districts, corridors)
-    conglomerates, _ = _build_conglomerates(districts, centres, geo_rows, frame, scale, rng)
+    conglomerates, _ = _build_conglomerates(districts, centres, di, geo_rows, frame, scale,
+                                            rng)
     geo = Geography(scale=float(scale), districts=districts, centres=centres, register=register,
                     register_truth=truth, localities_geo=geo_rows, frame=frame,
                     conglomerates=conglomerates)

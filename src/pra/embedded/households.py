@@ -73,9 +73,15 @@ def _by_year(d: dict, years: np.ndarray) -> np.ndarray:
     return vals[idx]
 
 
+def _dpto_number(ubigeo) -> np.ndarray:
+    """The department number (first two digits of ubigeo), parsed once per distinct value."""
+    codes, uniq = pd.factorize(pd.Series(ubigeo).str[:2], use_na_sentinel=False)
+    return pd.to_numeric(pd.Series(uniq)).to_numpy()[codes]
+
+
 def dominio_a(ubigeo: pd.Series, dominio: np.ndarray, estrato: np.ndarray) -> np.ndarray:
     """INEI's dominioA (docs/enaho_layout.md §3): 17 spatial-deflator domains."""
-    dpto = pd.to_numeric(pd.Series(ubigeo).str[:2]).to_numpy()
+    dpto = _dpto_number(ubigeo)
     dpto = np.where(dpto == 7, 15, dpto)
     dominio = np.asarray(dominio)
     estr = np.where(dominio == 8, 1, np.asarray(estrato))
@@ -88,7 +94,7 @@ def dominio_a(ubigeo: pd.Series, dominio: np.ndarray, estrato: np.ndarray) -> np
 
 
 def deflator_dpto(ubigeo) -> np.ndarray:
-    d = pd.to_numeric(pd.Series(ubigeo).str[:2]).to_numpy()
+    d = _dpto_number(ubigeo)
     return np.where(d == 7, 15, d).astype(int)
 
 
@@ -381,7 +387,7 @@ def _locality_effects(geo, rng, m: HouseholdModel, years):
     cent = geo.centres.copy()
     cent["codccpp"] = cent["codccpp"].astype(str)
     cent = cent.sort_values("codccpp", kind="stable").reset_index(drop=True)
-    if cent["codccpp"].duplicated().any():
+    if not cent["codccpp"].is_unique:
         raise GeographyError("geography.centres: duplicated codccpp "
                              f"{cent.loc[cent['codccpp'].duplicated(), 'codccpp'].head().tolist()}")
     # locality (populated-centre) effects, one draw per centre in code order: deterministic
@@ -390,9 +396,10 @@ def _locality_effects(geo, rng, m: HouseholdModel, years):
     a_l = m.locality_sd * (0.5 * b_l + np.sqrt(0.75) * rng.standard_normal(nc))
     a_l = a_l + m.locality_size_slope * np.log10((cent["hogares_2007"].to_numpy(float) + 1) / 100)
     cent["_b"], cent["_a"] = b_l, a_l
-    cpos = pd.Series(np.arange(nc), index=cent["codccpp"].to_numpy())
     cong["codccpp"] = cong["codccpp"].astype(str)
-    missing = ~cong["codccpp"].isin(cpos.index)
+    # each conglomerate's centre row (hash lookup; Series.isin on 95k text values is slow)
+    ci = pd.Index(cent["codccpp"].to_numpy()).get_indexer(cong["codccpp"])
+    missing = ci < 0
     if missing.any():
         raise GeographyError(f"geography.conglomerates: codccpp not in centres for conglome "
                              f"{cong.loc[missing, 'conglome'].head().tolist()} ({int(missing.sum())} rows)")
@@ -403,7 +410,6 @@ def _locality_effects(geo, rng, m: HouseholdModel, years):
     if bad.any():
         raise GeographyError("geography.conglomerates: codccpp is not ubigeo + 4 characters for "
                              f"conglome {cong.loc[bad, 'conglome'].head().tolist()}")
-    ci = cpos.loc[cong["codccpp"]].to_numpy()
     cong["_b"], cong["_a"] = b_l[ci], a_l[ci]
     cong["pob07"] = cent["poblacion_2007"].to_numpy(float)[ci]
     cong["hog07"] = cent["hogares_2007"].to_numpy(float)[ci]

@@ -163,8 +163,12 @@ def year_column(year: int, module: str) -> str:
 
 def _int_ids(df: pd.DataFrame, col: str, where: str) -> pd.Series:
     """Ids as non-negative integers; a missing or non-integral id is an error naming rows."""
-    s = pd.to_numeric(df[col], errors="coerce")
-    bad = s.isna() | (s < 0) | (s != s.round())
+    s = df[col]
+    if s.dtype.kind in "iu":  # numpy integers: never missing nor fractional
+        bad = s.to_numpy() < 0
+    else:
+        s = pd.to_numeric(s, errors="coerce")
+        bad = s.isna() | (s < 0) | (s != s.round())
     if bad.any():
         raise SynthesizeError(f"{where}: column {col!r} has missing or non-integer ids "
                               f"(rows {list(df.index[bad][:5])})")
@@ -213,14 +217,15 @@ def apply_quirks(df: pd.DataFrame, year: int, module: str) -> pd.DataFrame:
     """
     fmt = layout.FORMAT[year]
     where = f"{layout.module_file(year, module)}"
-    out = df.copy()
-    if "year" in out.columns:
-        yrs = pd.to_numeric(out["year"], errors="coerce")
+    if "year" in df.columns:
+        yrs = pd.to_numeric(df["year"], errors="coerce")
         bad = yrs != year
         if bad.any():
             raise SynthesizeError(f"{where}: column 'year' differs from {year} "
-                                  f"(rows {list(out.index[bad][:5])})")
-        out = out.drop(columns="year")
+                                  f"(rows {list(df.index[bad][:5])})")
+        out = df.drop(columns="year")  # a new frame (copy-on-write: df stays as it is)
+    else:
+        out = df.copy()
     ycol = year_column(year, module)
     if ycol in out.columns:
         raise SynthesizeError(f"{where}: canonical table already has a column {ycol!r}")
