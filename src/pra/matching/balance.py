@@ -11,28 +11,51 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from pra.io import save_figure
 
 
-def _wreg(y, d, w, cl):
-    """Weighted (aweight) regression y ~ 1 + d with CRV1 SE by cluster (pyfixest).
+def _wreg(y, d, w, cl, what: str = "") -> tuple:
+    """Stata ``reg y d [aw=w], cluster(cl)`` with d a 0/1 dummy, in closed form.
 
-    Returns (control mean, treated mean, difference, SE, p-value, n, clusters)."""
-    from pra.did import pyfixest_adapter as pfa
+    Same numbers as pyfixest ``feols("y ~ d", weights="w", vcov={"CRV1": "cl"})`` with its
+    default ``ssc()`` (checked to 1e-10 in tests/test_matching_balance.py), without the
+    formula parsing that made Table 15 slow. pyfixest multiplies the rows by sqrt(w); with one
+    dummy regressor the fit is then the two weighted group means, and row 2 of the bread
+    (X'WX)^-1 times the score w_i x_i u_i gives ``_b[d]``'s score of row i,
+    w_i u_i (d_i/W_t - (1-d_i)/W_c)  (W_t, W_c: treated/control weight sums). A covariate
+    constant within each group has residuals exactly 0: SE 0 and p NaN if the means are equal
+    (Stata's ``.``), where pyfixest gave rounding noise (SE ~1e-15, p anywhere in [0, 1]).
 
-    frame = pd.DataFrame({"y": y, "d": d, "w": w, "cl": cl})
-    fit = pfa.feols("y ~ d", frame, weights="w", vcov={"CRV1": "cl"})
-    b = fit.coef()
-    return (
-        float(b["Intercept"]),
-        float(b["Intercept"] + b["d"]),
-        float(b["d"]),
-        float(fit.se()["d"]),
-        float(fit.pvalue()["d"]),
-        pfa.fit_stats(fit, clustered=True).nobs,
-        int(frame["cl"].nunique()),
-    )
+    Returns (control mean ``_cons``, treated mean ``_cons + _b[d]``, ``_b[d]``, its CRV1 SE,
+    p-value, n, clusters). Raises ValueError (naming ``what``) where the regression has no
+    CRV1 SE: a group without rows, fewer than 3 rows (N - k = 0) or one cluster (G - 1 = 0);
+    pyfixest raised there too (KeyError, ZeroDivisionError, LinAlgError).
+    """
+    y, d, w = (np.asarray(a, dtype=float) for a in (y, d, w))
+    codes, uniq = pd.factorize(np.asarray(cl))
+    n, g = len(y), len(uniq)
+    t = d == 1
+    if not np.isin(d, (0.0, 1.0)).all():
+        raise ValueError(f"balance test {what}: the treatment dummy is not 0/1")
+    if n < 3 or g < 2 or t.all() or not t.any():
+        raise ValueError(f"balance test {what}: no clustered test with {int(t.sum())} treated and "
+                         f"{int((~t).sum())} control rows in {g} cluster(s)")
+    means = []
+    for grp in (~t, t):  # control, treated
+        y0 = y[grp][0]  # centred on a group value: a constant covariate has residuals exactly 0
+        means.append(y0 + np.sum(w[grp] * (y[grp] - y0)) / np.sum(w[grp]))
+    mc, mt = means
+    u = y - np.where(t, mt, mc)  # residuals of the fit
+    score = w * u * np.where(t, 1.0 / w[t].sum(), -1.0 / w[~t].sum())  # score of _b[d] by row
+    meat = np.sum(np.bincount(codes, weights=score, minlength=g) ** 2)  # sum of cluster sums^2
+    ssc = (n - 1) / (n - 2) * g / (g - 1)  # pyfixest ssc(): (N-1)/(N-k) * G/(G-1), as Stata
+    se = np.sqrt(ssc * meat)
+    with np.errstate(divide="ignore", invalid="ignore"):  # SE 0: t = inf (p 0) or nan (0/0)
+        tstat = np.float64(mt - mc) / se
+    p = 2 * (1 - stats.t.cdf(abs(tstat), g - 1))  # t(G-1); pyfixest's 2(1 - F), not 2 sf
+    return float(mc), float(mt), float(mt - mc), float(se), float(p), n, g
 
 
 def balance_table(
@@ -63,10 +86,12 @@ def balance_table(
             y = pd.to_numeric(sub[v], errors="coerce")
             ok = y.notna() & sub[treated].notna() & sub[cluster].notna()
             s = sub[ok]
-            mc0, mt0, d0, se0, p0, n0, g0 = _wreg(y[ok], s[treated].astype(float), np.ones(len(s)), s[cluster])
+            mc0, mt0, d0, se0, p0, n0, g0 = _wreg(y[ok], s[treated].astype(float), np.ones(len(s)), s[cluster],
+                                                  f"{v} in {period} {pval}, before matching")
             on = ok & ws.notna() & (ws > 0)
             s1 = sub[on]
-            mc1, mt1, d1, se1, p1, n1, g1 = _wreg(y[on], s1[treated].astype(float), ws[on], s1[cluster])
+            mc1, mt1, d1, se1, p1, n1, g1 = _wreg(y[on], s1[treated].astype(float), ws[on], s1[cluster],
+                                                  f"{v} in {period} {pval}, after matching")
             out.append(
                 {
                     "period": pval,
