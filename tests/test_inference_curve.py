@@ -23,8 +23,9 @@ def curve(panel):
 
 
 @pytest.mark.parametrize("cluster", [None, "ubigeo"])
-def test_truth_inside_uniform_band(panel, cluster):
-    curve = effect_curve(panel, "ln_pc_exp", DMAX, seed=1, cluster=cluster)
+def test_truth_inside_uniform_band(panel, curve, cluster):
+    # the fixture is this call with cluster None: fitted once
+    curve = curve if cluster is None else effect_curve(panel, "ln_pc_exp", DMAX, seed=1, cluster=cluster)
     b = curve.bins
     assert curve.cluster == cluster and (curve.n_clusters is None) == (cluster is None)
     assert curve.selection == "binsreg-dpi" and curve.nbins == len(b) >= 3
