@@ -22,6 +22,17 @@ def _random_points(rng, n, lat=(-16.0, -6.0), lon=(-78.5, -69.5)):
 
 
 @pytest.fixture(scope="module")
+def con():
+    """One DuckDB connection for the tests' distance calls: loading the spatial extension costs
+    ~0.3 CPU-s per connection (random_case keeps the default, own-connection path)."""
+    from pra.geo.distance import connect
+
+    c = connect()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
 def random_case():
     rng = np.random.default_rng(20140601)
     llat, llon = _random_points(rng, 300, (-15.0, -7.0), (-77.5, -70.5))
@@ -49,13 +60,13 @@ def test_distances_match_independent_haversine(random_case):
     assert (res["dist_km"] > 25).sum() > 100
 
 
-def test_axis_order_known_pair():
+def test_axis_order_known_pair(con):
     # Lima -> Cusco; pyproj's Geod (WGS84) as reference: a lon/lat swap would be off by ~7 km.
     pyproj = pytest.importorskip("pyproj", reason="pyproj gives the reference geodesic")
     ref = pyproj.Geod(ellps="WGS84").inv(-77.0428, -12.0464, -71.9675, -13.5320)[2] / 1000
     res = nearest_locality(
         pd.DataFrame({"hh_id": ["lima"], "latitude": [-12.0464], "longitude": [-77.0428]}),
-        pd.DataFrame({"id_localidad": [1], "latitude": [-13.5320], "longitude": [-71.9675]}),
+        pd.DataFrame({"id_localidad": [1], "latitude": [-13.5320], "longitude": [-71.9675]}), con=con,
     )
     assert res["dist_km"].iloc[0] == pytest.approx(ref, abs=1e-3)
     assert res["nearest_id"].iloc[0] == 1
@@ -65,39 +76,39 @@ def test_gaussian_radius():
     assert gaussian_radius_km(0.0) == pytest.approx(6356.75, abs=0.1)
 
 
-def test_tie_breaking_smallest_id():
+def test_tie_breaking_smallest_id(con):
     locs = pd.DataFrame({"id_localidad": [9, 4, 7, 12],
                          "latitude": [-10.0, -10.0, -10.0, -10.0],
                          "longitude": [-75.05, -75.05, -74.95, -75.20]})
     hh = pd.DataFrame({"hh_id": ["a", "b", "c"], "latitude": [-10.0, -10.0, -10.0],
                        "longitude": [-75.0, -75.05, -74.95]})
-    res = nearest_locality(hh, locs).set_index("hh_id")
+    res = nearest_locality(hh, locs, con=con).set_index("hh_id")
     # a: 9 and 4 share a point, 7 mirrors them across a's meridian -> all equidistant: smallest id
     assert res.loc["a", "nearest_id"] == 4
     assert res.loc["b", "nearest_id"] == 4 and res.loc["b", "dist_km"] == 0
     assert res.loc["c", "nearest_id"] == 7
 
 
-def test_invalid_coordinates_reported_not_dropped():
+def test_invalid_coordinates_reported_not_dropped(con):
     locs = pd.DataFrame({"id_localidad": [1], "latitude": [-10.0], "longitude": [-75.0]})
     hh = pd.DataFrame({"hh_id": list("abcde"),
                        "latitude": [-10.05, np.nan, -75.0, 40.0, "-10.1"],
                        "longitude": [-75.0, -75.0, -10.0, -3.0, "-75.0"]})
-    res = nearest_locality(hh, locs)
+    res = nearest_locality(hh, locs, con=con)
     assert res["hh_id"].tolist() == list("abcde")
     assert res["reason"].tolist() == ["", "missing coordinates", "swapped lat/lon", "outside Peru", ""]
     assert res["dist_km"].iloc[1:4].isna().all() and res["nearest_id"].iloc[1:4].isna().all()
     assert res["dist_km"].iloc[4] == pytest.approx(11.06, abs=0.05)  # text coordinates parsed
 
 
-def test_max_km_beyond_and_errors():
+def test_max_km_beyond_and_errors(con):
     locs = pd.DataFrame({"id_localidad": [1, 2], "latitude": [-10.0, -12.0],
                          "longitude": [-75.0, -75.0]})
     hh = pd.DataFrame({"hh_id": ["near", "far"], "latitude": [-10.1, -11.0],
                        "longitude": [-75.0, -75.0]})
-    res = nearest_locality(hh, locs, max_km=20)
+    res = nearest_locality(hh, locs, max_km=20, con=con)
     assert not res["beyond"].iloc[0] and res["beyond"].iloc[1] and np.isinf(res["dist_km"].iloc[1])
-    exact = nearest_locality(hh, locs)
+    exact = nearest_locality(hh, locs, con=con)
     d, n = nearest_haversine_numpy(hh["latitude"], hh["longitude"], locs["latitude"],
                                    locs["longitude"], locs["id_localidad"])
     assert exact["dist_km"].to_numpy() == pytest.approx(d, rel=0.005)
@@ -418,7 +429,7 @@ def _conglomerate_points(embedded) -> pd.DataFrame:
     return pts
 
 
-def test_embedded_distances_and_table2_equal_truth(embedded):
+def test_embedded_distances_and_table2_equal_truth(embedded, con):
     codes = {"codccpp": str, "ubigeo": str}
     loc, _ = georeference(pd.read_csv(embedded / "pra2_localidades.csv", dtype=codes),
                           pd.read_csv(embedded / "centros_poblados.csv", dtype=codes))
@@ -430,7 +441,7 @@ def test_embedded_distances_and_table2_equal_truth(embedded):
     th["cong"] = pd.to_numeric(th["conglome"]).astype("int64")
     hh = th.merge(pts, left_on="cong", right_on="conglome", how="left", suffixes=("", "_m"))
     assert hh["latitud"].notna().all(), "truth households without conglomerate coordinates"
-    res = nearest_locality(hh.rename(columns={"latitud": "latitude", "longitud": "longitude"}), loc)
+    res = nearest_locality(hh.rename(columns={"latitud": "latitude", "longitud": "longitude"}), loc, con=con)
     assert (res["reason"] == "").all()
     assert res["dist_km"].to_numpy() == pytest.approx(hh["dist_km"].to_numpy(), abs=1e-3)
     assert (res["nearest_id"].to_numpy() == hh["nearest_id"].to_numpy()).all()

@@ -9,6 +9,36 @@ from pra.inference.design import build_design, demean
 from test_inference_data import make_panel
 
 
+_COMPILED: dict = {}
+
+
+def _njit_once(*args, **kw):
+    """numba.njit that compiles a function body once per process: the wildboottest package
+    decorates a nested function inside ``get_denom``, so each call recompiled it (~1 CPU-s);
+    the same code object, options and defaults get the same dispatcher (the same machine code,
+    the same numbers)."""
+    import numba
+
+    if args and callable(args[0]):  # bare @njit
+        return _njit_once()(args[0])
+
+    def deco(f):
+        if f.__closure__:  # free variables: compile as the package does
+            return numba.njit(*args, **kw)(f)
+        key = (f.__code__, f.__defaults__, args, tuple(sorted(kw.items())))
+        if key not in _COMPILED:
+            _COMPILED[key] = numba.njit(*args, **kw)(f)
+        return _COMPILED[key]
+    return deco
+
+
+@pytest.fixture
+def wildboottest_compiled_once(monkeypatch):
+    import wildboottest.wildboottest as wb
+
+    monkeypatch.setattr(wb, "njit", _njit_once)
+
+
 @pytest.fixture(scope="module")
 def design():
     df = make_panel(n_localities=90, seed=11, effect=0.04, district_year_sd=0.08)
@@ -37,7 +67,7 @@ def _package(design, cluster, weights, B, seed):
 
 @pytest.mark.parametrize("weights", ["rademacher", "webb"])
 @pytest.mark.parametrize("cluster", ["ubigeo", "locality"])
-def test_equals_wildboottest_package(design, weights, cluster):
+def test_equals_wildboottest_package(design, weights, cluster, wildboottest_compiled_once):
     B, seed = 999, 20140601
     ours = WildBootstrap(design, "D", cluster, weights, B, seed)
     ref = _package(design, cluster, weights, B, seed)
@@ -50,7 +80,7 @@ def test_equals_wildboottest_package(design, weights, cluster):
     assert ours.pvalue(0.0) == pytest.approx(float(ref.pvalue), abs=1e-12)
 
 
-def test_full_enumeration_matches_package():
+def test_full_enumeration_matches_package(wildboottest_compiled_once):
     df = make_panel(n_localities=32, seed=2, district_size=4)  # 8 districts: 2^8 = 256 < 999
     d = build_design(df, "ln_pc_exp", ["D", "x1"], keep=["ubigeo"])
     ours = WildBootstrap(d, "D", "ubigeo", "rademacher", 999, 1)

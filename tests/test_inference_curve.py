@@ -23,8 +23,9 @@ def curve(panel):
 
 
 @pytest.mark.parametrize("cluster", [None, "ubigeo"])
-def test_truth_inside_uniform_band(panel, cluster):
-    curve = effect_curve(panel, "ln_pc_exp", DMAX, seed=1, cluster=cluster)
+def test_truth_inside_uniform_band(panel, curve, cluster):
+    # the fixture is this call with cluster None: fitted once
+    curve = curve if cluster is None else effect_curve(panel, "ln_pc_exp", DMAX, seed=1, cluster=cluster)
     b = curve.bins
     assert curve.cluster == cluster and (curve.n_clusters is None) == (cluster is None)
     assert curve.selection == "binsreg-dpi" and curve.nbins == len(b) >= 3
@@ -107,12 +108,17 @@ def test_clustered_band_with_district_year_shocks_monte_carlo():
     p["ubigeo"] = (np.floor(p["latitude"] / 0.3).astype(int).astype(str) + "_"
                    + np.floor(p["longitude"] / 0.3).astype(int).astype(str))
     d, t = pd.factorize(p["ubigeo"])[0], pd.factorize(p["year"])[0]
+    # the draws see only the columns the curve uses, localities as sorted integer codes (same
+    # order, same groups: the same curves, checked equal; 30% less pandas work in 400 fits)
+    slim = p[["locality", "ubigeo", "year", "dist_km", "post"]].assign(
+        locality=pd.factorize(p["locality"], sort=True)[0])
+    planted = EFFECT * p["D"].to_numpy()
     rng = np.random.default_rng(5)
     J, R = 6, 200
     est = {None: [], "ubigeo": []}
     for r in range(R):
         s = rng.normal(0, 0.15, (d.max() + 1, t.max() + 1))
-        q = p.assign(ln_pc_exp=EFFECT * p["D"] + s[d, t] + rng.normal(0, 0.4, len(p)))
+        q = slim.assign(ln_pc_exp=planted + s[d, t] + rng.normal(0, 0.4, len(p)))
         for cl in est:
             est[cl].append(effect_curve(q, "ln_pc_exp", DMAX, nbins=J, nsims=2000, seed=r, cluster=cl))
     b = est[None][0].bins

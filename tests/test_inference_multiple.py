@@ -7,6 +7,7 @@ from pra.inference.bootstrap import WildBootstrap
 from pra.inference.design import build_design
 from pra.inference.multiple import (Hypothesis, adjusted_pvalues, joint_bootstrap, romano_wolf,
                                     westfall_young)
+from test_inference_bootstrap import wildboottest_compiled_once  # noqa: F401 (fixture)
 from test_inference_data import make_panel
 
 
@@ -64,7 +65,7 @@ def panel():
     return df
 
 
-def test_joint_equals_pyfixest_rwolf_wyoung(panel):
+def test_joint_equals_pyfixest_rwolf_wyoung(panel, wildboottest_compiled_once):
     """Three outcomes on the same rows and clusters: pyfixest re-seeds each model's bootstrap,
     so its draws are joint here, and its adjusted p-values must equal ours."""
     import pyfixest as pf

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
-import statsmodels.formula.api as smf
 from scipy import stats
+
+# statsmodels is imported inside the tests that use it: at collection it costs every xdist
+# worker ~1.5 s
 
 from pra.matching import (
     PscoreError,
@@ -186,6 +187,8 @@ def ck():
 
 
 def test_card_krueger_no_covariates_is_plain_dd(ck):
+    import statsmodels.formula.api as smf
+
     assert len(ck) == 820
     res = kernel_did(ck, "fte", "treated", "t", [], "id", reps=30, seed=3, missing="drop")
     # the 19 rows with missing fte are dropped and counted, not silently lost
@@ -290,6 +293,8 @@ def test_cluster_draws_within_period_with_fresh_ids():
 def test_bootstrap_replicate_equals_brute_force_recomputation():
     """Replicate b of kernel_did = draw b of bootstrap_draws, rows physically duplicated,
     statsmodels probit per period, kernel_weights, ATT_DD by the study's formula."""
+    import statsmodels.api as sm
+
     df = _synthetic(seed=4, n=(120, 180), n_centres=30)
     res = kernel_did(df, ["y", "y2"], "d", "post", ["x1", "x2"], "centre", reps=3, seed=9)
     for b, dr in enumerate(bootstrap_draws(df["centre"].to_numpy(), df["post"].to_numpy(), 3, 9)):
@@ -310,6 +315,8 @@ def test_bootstrap_replicate_equals_brute_force_recomputation():
 
 def test_replicate_with_multiplicities_equals_duplicated_rows():
     """The bootstrap fits on row multiplicities; that must equal the duplicated-row data."""
+    import statsmodels.api as sm
+
     df = _synthetic(seed=2, n=(150, 250), n_centres=40)
     sub = df[df.post == 1].reset_index(drop=True)
     lay = bs.layout(sub["centre"].to_numpy(), sub["post"].to_numpy())
@@ -342,6 +349,8 @@ def _probit_data(seed=0, n=300):
 
 
 def test_probit_matches_statsmodels_and_newton():
+    import statsmodels.api as sm
+
     df = _probit_data()
     r = fit_probit(df, "d", ["x1", "x2"], label="year 2009")
     ref = sm.Probit(df["d"], sm.add_constant(df[["x1", "x2"]])).fit(disp=0)
@@ -437,6 +446,8 @@ def test_epanechnikov_and_common_support_run(planted):
 
 
 def test_balance_table_and_densities(planted, tmp_path):
+    import statsmodels.api as sm
+
     df, res = planted
     bt = balance_table(df, ["x1", "x2"], res.weights, "d", "post", "centre")
     assert len(bt) == 4
@@ -490,7 +501,12 @@ def test_gauss_sums_equal_direct_sums_including_far_targets():
     pt = np.r_[np.linspace(0.0, 1.0, 2001), rng.beta(3, 3, 1000)]  # some far from every control
     Q = np.column_stack([rng.integers(1, 4, len(pc)), rng.normal(size=(len(pc), 2))])
     S, far = gauss_sums(pt * sc, pc * sc, Q)
-    direct = np.exp(-np.subtract.outer(pt * sc, pc * sc) ** 2) @ Q
+    # exp(-(t - c)²) in place: the same elementwise operations as the plain expression (same
+    # values), without four 3000 × 3000 temporaries (0.1 s instead of 0.8 s)
+    direct = np.subtract.outer(pt * sc, pc * sc)
+    np.square(direct, out=direct)
+    np.negative(direct, out=direct)
+    direct = np.exp(direct, out=direct) @ Q
     assert 0 < far.sum() < len(pt) and (S[far] == 0).all()
     near = ~far
     np.testing.assert_allclose(S[near, 0], direct[near, 0], rtol=1e-13)  # denominators, relative

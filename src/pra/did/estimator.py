@@ -118,15 +118,14 @@ def drop_missing(data: pd.DataFrame, ordered_cols: list[str]) -> tuple[pd.DataFr
     missing = [c for c in ordered_cols if c not in data.columns]
     if missing:
         raise KeyError(f"column(s) {missing} not in the data (columns: {list(data.columns)})")
-    remaining = pd.Series(True, index=data.index)
-    dropped: dict[str, int] = {}
-    for c in ordered_cols:
-        bad = remaining & data[c].isna()
-        n = int(bad.sum())
-        if n:
-            dropped[f"missing:{c}"] = n
-        remaining &= ~bad
-    return data.loc[remaining], dropped
+    # one isna over the columns; a row counts for its first missing column (argmax of the row)
+    if not ordered_cols:
+        return data.loc[np.ones(len(data), bool)], {}
+    isna = np.column_stack([data[c].isna().to_numpy(bool) for c in ordered_cols])
+    bad = isna.any(axis=1)
+    counts = np.bincount(isna[bad].argmax(axis=1), minlength=len(ordered_cols))
+    dropped = {f"missing:{c}": int(n) for c, n in zip(ordered_cols, counts) if n}
+    return data.loc[~bad], dropped
 
 
 MIN_CLUSTERS = 2

@@ -93,19 +93,20 @@ def locality_changes(sample: pd.DataFrame, outcome: str, dist_max_km: float,
     if (~both).any():
         dropped["one_period_only"] = int((~both).sum())
     g = g.loc[both]
-    d = f.groupby(locality)[dist].first().loc[g.index]
+    by_loc = f.groupby(locality)  # one grouping for the per-locality columns
+    d = by_loc[dist].first().loc[g.index]
     out = pd.DataFrame({"locality": g.index, "dist_km": d.to_numpy(),
                         "dy": (g[("mean", 1)] - g[("mean", 0)]).to_numpy(),
                         "n_pre": g[("size", 0)].to_numpy(int), "n_post": g[("size", 1)].to_numpy(int)})
     if extra:
         # the influence of a locality goes to one cluster: clusters must nest the localities
-        per = f.groupby(locality)[cluster].nunique().loc[g.index]
+        per = by_loc[cluster].nunique().loc[g.index]
         if (per > 1).any():
             raise ValueError(f"inference.curve: cluster {cluster!r} is not constant within "
                              f"{int((per > 1).sum())} localities (e.g. {per[per > 1].index[0]!r})")
-        out["cluster"] = f.groupby(locality)[cluster].first().loc[g.index].to_numpy()
+        out["cluster"] = by_loc[cluster].first().loc[g.index].to_numpy()
     if coords:
-        xy = f.groupby(locality)[list(coords)].mean().loc[g.index]
+        xy = by_loc[list(coords)].mean().loc[g.index]
         out["latitude"], out["longitude"] = xy[coords[0]].to_numpy(float), xy[coords[1]].to_numpy(float)
     return out.reset_index(drop=True), dropped
 
@@ -232,7 +233,8 @@ def effect_curve(sample: pd.DataFrame, outcome: str, dist_max_km: float, nbins: 
         cov, G = tau_vcov(dy, b, nbins, None if cluster is None else ch["cluster"].to_numpy())
     se = np.sqrt(np.diag(cov))
     df = None if G is None else G - 1
-    q = (stats.norm() if df is None else stats.t(df)).ppf(0.5 + level / 2)
+    # the distributions' ppf directly: freezing one costs more than the quantile (Monte Carlo loops)
+    q = stats.norm.ppf(0.5 + level / 2) if df is None else stats.t.ppf(0.5 + level / 2, df)
     crit = sup_t_critical(cov / np.outer(se, se), level, nsims, seed, df)
     bins = pd.DataFrame({
         "bin": np.arange(1, nbins + 1), "d_low": knots[:-1], "d_high": knots[1:],
