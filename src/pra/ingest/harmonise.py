@@ -439,8 +439,9 @@ def _household_total(ctx: _Ctx, hh: pd.DataFrame, rows: pd.DataFrame, cols: list
     flagged; a missing value is never counted as 0)."""
     # grouped by the household's position in hh (its keys are unique there): one integer key
     # instead of three text keys, and no merge back; rows without a household count nowhere
-    pos = rows[S.HH_KEYS].merge(hh[S.HH_KEYS].assign(_pos=np.arange(len(hh))), on=S.HH_KEYS,
-                                how="left")["_pos"].to_numpy(dtype=float, copy=True)
+    # (a dict of key tuples: a merge cost more on a small year)
+    where = {key: i for i, key in enumerate(_key_tuples(hh))}
+    pos = np.array([where.get(key, np.nan) for key in _key_tuples(rows)], dtype=float)
     pos[rows[S.HH_KEYS].isna().any(axis=1).to_numpy()] = np.nan  # groupby drops blank keys
     have = ~np.isnan(pos)
     sub, by = rows.loc[have, cols], pos[have].astype(np.int64)
@@ -454,6 +455,11 @@ def _household_total(ctx: _Ctx, hh: pd.DataFrame, rows: pd.DataFrame, cols: list
     ctx.checks[f"households_with_missing_{module}_values"] = int(
         (out.isna().any(axis=1).to_numpy() & ~none).sum())
     return out
+
+
+def _key_tuples(df: pd.DataFrame):
+    """Each row's household keys (S.HH_KEYS) as a tuple of Python values."""
+    return zip(*(df[k].tolist() for k in S.HH_KEYS))
 
 
 def _production(ctx: _Ctx, hh: pd.DataFrame, m2000: pd.DataFrame, m2000a: pd.DataFrame,
@@ -582,8 +588,8 @@ def _household_flags(ctx: _Ctx, out: pd.DataFrame) -> pd.Series:
 def _finalise(out: pd.DataFrame) -> pd.DataFrame:
     """Contract order and types: numbers float64 (year, dpto, mes integers), ids text."""
     out = out[S.HARMONISED_COLUMNS].reset_index(drop=True)
-    for c in out.columns:
-        if out[c].dtype == object or isinstance(out[c].dtype, pd.StringDtype):
+    for c, dtype in out.dtypes.items():
+        if dtype == object or isinstance(dtype, pd.StringDtype):
             continue
         if c not in ("year", "dpto", "mes"):
             out[c] = out[c].astype("float64")

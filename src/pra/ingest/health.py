@@ -257,12 +257,26 @@ def check_keys(df: pd.DataFrame, columns, *, file: str, health: Health) -> None:
     for c in columns:
         if c not in df.columns:
             continue
-        if df[c].astype("string").str.fullmatch(r"\d+", na=True).all():
+        if _ascii_digits_or_missing(df[c]) or \
+                df[c].astype("string").str.fullmatch(r"\d+", na=True).all():
             continue  # digits or missing throughout (the normalised keys): nothing fails
         v = df[c].astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
         v = v.mask(v == "")
         bad = (v.notna() & ~v.str.fullmatch(r"\d+", na=False)).to_numpy()
         health.parse_failures(file, c, bad, df[c])
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def _ascii_digits_or_missing(values: pd.Series) -> bool:
+    """Whether every value of a text column is ASCII digits or missing: the common case, checked
+    in plain Python over the distinct values (pandas' regex call per key column cost more than
+    the rest of the check); digits 0-9 are digits to every regex engine."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return False
+    distinct = set(values.to_numpy(dtype=object, na_value=None))
+    return all(v is None or _ASCII_DIGITS.fullmatch(v) for v in distinct)
 
 
 # ---------------------------------------------------------------------------------------------

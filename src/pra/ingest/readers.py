@@ -212,7 +212,10 @@ def normalise_id(values: pd.Series, width: int, strip_zeros: bool = True) -> pd.
     per-call overhead was most of the time of a small year's harmonisation).
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    stripped = pd.Series(uniques).astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    stripped = _plain_digits(uniques)
+    if stripped is None:
+        stripped = pd.Series(uniques).astype("string").str.strip().to_numpy(dtype=object,
+                                                                             na_value=None)
     norm = []
     for v in stripped:
         if v is not None:
@@ -228,9 +231,21 @@ def normalise_id(values: pd.Series, width: int, strip_zeros: bool = True) -> pd.
     return pd.Series(norm.take(codes, allow_fill=True), index=values.index, name=values.name, dtype="string")
 
 
+_DIGITS_DOT = re.compile(r"[0-9.]+")
+
+
+def _plain_digits(uniques) -> np.ndarray | None:
+    """The distinct ids as Python text when they are text of digits (and dots) only, which
+    pandas' text conversion and strip leave as they are (the ids of a file as read); else None."""
+    if not isinstance(uniques.dtype, pd.StringDtype):
+        return None
+    out = uniques.to_numpy(dtype=object, na_value=None)
+    return out if all(_DIGITS_DOT.fullmatch(v) for v in out) else None
+
+
 def normalise_keys(df: pd.DataFrame) -> pd.DataFrame:
     """Normalise every id/code column present in ``df`` (in place on a copy)."""
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: the new columns replace, df keeps its own
     for col, w in ID_WIDTHS.items():
         if col in out.columns:
             out[col] = normalise_id(out[col], w)
@@ -375,8 +390,8 @@ def read_module(
     if use is not None:
         df = df[wanted]
     # Blank strings are missing in every format (Stata/SPSS store empty text, CSV reads NaN).
-    for c in df.columns:
-        if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):
+    for c, dtype in df.dtypes.items():
+        if dtype == object or isinstance(dtype, pd.StringDtype):
             df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
     df = normalise_keys(df)
     df.attrs["value_labels"] = {k: v for k, v in meta.value_labels.items() if k in df.columns}
