@@ -226,6 +226,9 @@ def parse_numbers(values: pd.Series, *, file: str, column: str,
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     health = health if health is not None else Health()
+    plain = _plain_numbers(values)
+    if plain is not None:
+        return plain
     s = values.astype("string").str.strip()
     s = s.mask(s == "")
     num = pd.to_numeric(s.where(s.str.match(_PLAIN.pattern, na=False)), errors="coerce")
@@ -249,6 +252,25 @@ def parse_numbers(values: pd.Series, *, file: str, column: str,
     health.parse_failures(file, column, failed & amb, values,
                           note=" (ambiguous: decimal comma or thousands separator)")
     health.parse_failures(file, column, failed & ~amb, values)
+    return num
+
+
+# _PLAIN with ASCII digits: a text it matches is left as it is by strip, and matches _PLAIN in
+# every regex engine (pandas' text columns use pyarrow's)
+_PLAIN_ASCII = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _plain_numbers(values: pd.Series) -> pd.Series | None:
+    """:func:`parse_numbers`' result when every value is missing or a plain number that parses
+    (nothing to strip, repair or report): the common case, in two pandas calls instead of a
+    dozen; None otherwise (the full path decides)."""
+    s = values.astype("string")
+    distinct = set(s.to_numpy(dtype=object, na_value=None))
+    if not all(v is None or _PLAIN_ASCII.fullmatch(v) for v in distinct):
+        return None
+    num = pd.to_numeric(s, errors="coerce").astype("float64")
+    if (num.isna().to_numpy() & s.notna().to_numpy()).any():
+        return None  # a plain text that does not parse: counted by the full path
     return num
 
 

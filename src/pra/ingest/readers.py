@@ -392,12 +392,22 @@ def read_module(
     # Blank strings are missing in every format (Stata/SPSS store empty text, CSV reads NaN).
     for c, dtype in df.dtypes.items():
         if dtype == object or isinstance(dtype, pd.StringDtype):
-            df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
+            text = df[c].astype("string")
+            df[c] = text if _nothing_to_strip(text) else text.str.strip().replace("", pd.NA)
     df = normalise_keys(df)
     df.attrs["value_labels"] = {k: v for k, v in meta.value_labels.items() if k in df.columns}
     df.attrs["source"] = source_name(source)
     df.attrs["health"] = health
     return df
+
+
+def _nothing_to_strip(text: pd.Series) -> bool:
+    """Whether no value of a text column is blank or starts or ends with a character that may
+    be white space (only printable ASCII at both ends): strip and blank-to-missing would leave
+    the column as it is (a plain Python look at the distinct values costs less than they do)."""
+    distinct = set(text.to_numpy(dtype=object, na_value=None))
+    return all(v is None or (v != "" and "!" <= v[0] <= "~" and "!" <= v[-1] <= "~")
+               for v in distinct)
 
 
 def _read_columns(path: Path, label: str, meta: ModuleMeta, use: list[str] | None) -> pd.DataFrame:
