@@ -436,14 +436,21 @@ def _unmojibake_name(name: str) -> str:
     return unmojibake(name) or name
 
 
+_SHORT_INTEGER = re.compile(r"[0-9]{1,15}")  # below 2**53: any parser gives the same float
+
+
 def to_number(values: pd.Series) -> pd.Series:
     """Numeric view of a column that may be stored as text ('1', ' 2', '-12.3'); float64."""
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
     # each distinct text parsed once (a year or month column holds a few values)
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(),
-                        errors="coerce").astype("float64").to_numpy()
+    texts = uniques.to_numpy(dtype=object)
+    if all(_SHORT_INTEGER.fullmatch(v) for v in texts):  # years, months: exact as floats
+        num = np.array([float(v) for v in texts], dtype="float64")
+    else:
+        num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(),
+                            errors="coerce").astype("float64").to_numpy()
     out = np.full(len(codes), np.nan)
     have = codes >= 0
     out[have] = num[codes[have]]
