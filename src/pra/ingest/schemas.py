@@ -11,6 +11,7 @@ import functools
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines.pandas_engine import Engine
 
 # contract §3's column list lives in pra.contract (light: the config checks read it at parse time)
 from pra.contract import HARMONISED_COLUMNS
@@ -176,38 +177,32 @@ def validate_harmonised(df: pd.DataFrame) -> pd.DataFrame:
 
     A table that plainly meets every rule of the schema (:func:`_plainly_valid`) is not handed
     to pandera, whose per-column machinery cost a small year's harmonisation a tenth of its
-    time; any doubt goes to pandera, which reports the failures."""
+    time (and its first validation in a process over a second: it imports hypothesis); any
+    doubt goes to pandera, which reports the failures."""
     if _plainly_valid(df):
         return df
-    out = harmonised_schema().validate(df, lazy=True)
-    _ACCEPTED_DTYPES.add(tuple(df.dtypes))
-    return out
-
-
-# Column types of tables pandera accepted in this process: its type check depends on the type
-# alone, but for text in object columns (every value text or missing: checked in _plainly_valid).
-_ACCEPTED_DTYPES: set[tuple] = set()
+    return harmonised_schema().validate(df, lazy=True)
 
 
 def _plainly_valid(df: pd.DataFrame) -> bool:
     """Whether ``df`` meets every rule of :func:`harmonised_schema` as pandera applies them
     (missing values pass a column's checks); False when in doubt."""
-    if (len(df) == 0 or list(df.columns) != HARMONISED_COLUMNS
-            or tuple(df.dtypes) not in _ACCEPTED_DTYPES):
-        return False  # pandera refuses an empty object column as text: it decides
+    if len(df) == 0 or list(df.columns) != HARMONISED_COLUMNS:
+        return False
     return all(_column_plainly_valid(df[name], col)
                for name, col in harmonised_schema().columns.items())
 
 
 def _column_plainly_valid(s: pd.Series, col: pa.Column) -> bool:
+    # the type: pandera's own test (its check_dtype), element-wise for text in object columns
+    typed = col.dtype.check(Engine.dtype(s.dtype), s)
+    if not (typed if isinstance(typed, bool) else bool(typed.all())):
+        return False
     null = s.isna().to_numpy()
     if (null.any() and not col.nullable) or (col.unique and s.duplicated().any()):
         return False
     kept = s[~null] if null.any() else s
-    values = kept.to_numpy()
-    if s.dtype == object and not all(isinstance(v, str) for v in values):
-        return False
-    return all(_check_holds(check, kept, values) for check in col.checks)
+    return all(_check_holds(check, kept, kept.to_numpy()) for check in col.checks)
 
 
 def _check_holds(check: pa.Check, kept: pd.Series, values) -> bool:
