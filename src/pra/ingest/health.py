@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pra.ingest.readers import IngestError
+from pra.ingest.readers import FEW_DISTINCT, IngestError
 
 # data.checks defaults (config.yaml / schemas/config.schema.yaml hold the same values).
 DEFAULT_CHECKS = {
@@ -266,7 +266,8 @@ def _plain_numbers(values: pd.Series) -> pd.Series | None:
     dozen; None otherwise (the full path decides)."""
     s = values.astype("string")
     distinct = set(s.to_numpy(dtype=object, na_value=None))
-    if not all(v is None or _PLAIN_ASCII.fullmatch(v) for v in distinct):
+    if len(distinct) > FEW_DISTINCT or \
+            not all(v is None or _PLAIN_ASCII.fullmatch(v) for v in distinct):
         return None
     num = pd.to_numeric(s, errors="coerce").astype("float64")
     if (num.isna().to_numpy() & s.notna().to_numpy()).any():
@@ -298,6 +299,8 @@ def _ascii_digits_or_missing(values: pd.Series) -> bool:
     if not isinstance(values.dtype, pd.StringDtype):
         return False
     distinct = set(values.to_numpy(dtype=object, na_value=None))
+    if len(distinct) > FEW_DISTINCT:
+        return False  # many (the centre map's codes): pandas' vectorised regex is faster
     return all(v is None or _ASCII_DIGITS.fullmatch(v) for v in distinct)
 
 

@@ -41,6 +41,11 @@ TEXT_COLUMNS = set(ID_WIDTHS) | set(CODE_WIDTHS) | {"year", "mes", "p208a2", "no
 _YEAR_RE = re.compile(r"^a(?:[^a-z0-9]{1,3}|n|ni)o$")
 
 
+# Up to this many distinct values a column's text is checked in plain Python (pandas' per-call
+# overhead dominates on the small columns); above it pandas' vectorised text methods are faster.
+FEW_DISTINCT = 256
+
+
 class IngestError(ValueError):
     """Bad or missing ENAHO input; the message names year, file, column and rows."""
 
@@ -237,8 +242,8 @@ _DIGITS_DOT = re.compile(r"[0-9.]+")
 def _plain_digits(uniques) -> np.ndarray | None:
     """The distinct ids as Python text when they are text of digits (and dots) only, which
     pandas' text conversion and strip leave as they are (the ids of a file as read); else None."""
-    if not isinstance(uniques.dtype, pd.StringDtype):
-        return None
+    if not isinstance(uniques.dtype, pd.StringDtype) or len(uniques) > FEW_DISTINCT:
+        return None  # many ids (the centre map's): pandas' vectorised strip is faster
     out = uniques.to_numpy(dtype=object, na_value=None)
     return out if all(_DIGITS_DOT.fullmatch(v) for v in out) else None
 
@@ -406,8 +411,8 @@ def _nothing_to_strip(text: pd.Series) -> bool:
     be white space (only printable ASCII at both ends): strip and blank-to-missing would leave
     the column as it is (a plain Python look at the distinct values costs less than they do)."""
     distinct = set(text.to_numpy(dtype=object, na_value=None))
-    return all(v is None or (v != "" and "!" <= v[0] <= "~" and "!" <= v[-1] <= "~")
-               for v in distinct)
+    return len(distinct) <= FEW_DISTINCT and all(
+        v is None or (v != "" and "!" <= v[0] <= "~" and "!" <= v[-1] <= "~") for v in distinct)
 
 
 def _read_columns(path: Path, label: str, meta: ModuleMeta, use: list[str] | None) -> pd.DataFrame:
