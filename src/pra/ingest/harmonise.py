@@ -634,15 +634,17 @@ def _prepared(centres: pd.DataFrame, checks: dict | None) -> pd.DataFrame | Prep
         seen, prepared = _LAST_MAP[0]
         if _same_map(seen, centres):
             return prepared
+    seen = centres.copy(deep=True)  # ours: the caller may change its map in place
     try:
-        prepared = PreparedCentres.of(centres, checks)
+        prepared = PreparedCentres.of(seen, checks)
     except Exception:  # noqa: BLE001 - harmonise_modules prepares it again and raises
         return centres
-    _LAST_MAP[:] = [(centres.copy(deep=True), prepared)]
+    _LAST_MAP[:] = [(seen, prepared)]
     return prepared
 
 
 def _same_map(seen: pd.DataFrame, centres: pd.DataFrame) -> bool:
+    """Whether ``centres`` equals the map prepared last (values, types, names and attrs)."""
     try:
         return bool(seen.attrs == centres.attrs) and seen.equals(centres)
     except (TypeError, ValueError):  # attrs that do not compare (arrays): not reused
