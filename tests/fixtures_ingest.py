@@ -18,6 +18,7 @@ district, ``p208a1`` with ``p208a2`` only for those born elsewhere, the producer
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,13 @@ def _hh(key, **kw):
 
 
 def tables(year: int) -> dict[str, pd.DataFrame]:
-    """Canonical tables (integer ids, lower-case names, column ``year``) for one year."""
+    """Canonical tables (integer ids, lower-case names, column ``year``) for one year: a fresh
+    copy each call (tests edit them), of tables built once per process."""
+    return {m: df.copy() for m, df in _tables(year).items()}
+
+
+@functools.cache
+def _tables(year: int) -> dict[str, pd.DataFrame]:
     nan = np.nan
     sumaria = pd.DataFrame([
         _hh(H1, ubigeo="070101", dominio=8, estrato=3, mieperho=2, totmieho=3,
@@ -230,15 +237,35 @@ def write_year(root: Path, year: int, fmt: str | None = None,
                tabs: dict[str, pd.DataFrame] | None = None, labels: bool = True) -> Path:
     """Write one year's module files under ``root/<year>/``; returns the folder."""
     fmt = fmt or FORMAT[year]
-    tabs = tabs or tables(year)
+    tabs = tabs or _tables(year)  # read only here (quirk copies)
     yd = Path(root) / str(year)
     for module, df in tabs.items():
         stem = STEMS[module].format(y=year)
         if year == 2010 and module == "01b2":
             stem = "Enaho01B-2010-2"  # INEI's capitalisation on disk
+        path = yd / (stem + EXT[fmt])
+        key = (year, fmt, module, labels)
+        if key in _WRITTEN and _is_default(df, year, module):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(_WRITTEN[key])
+            continue
         lab = {"p37": P37_2012 if year >= 2012 else P37_OLD} if labels else {}
-        write_frame(quirk(df, year, module, fmt), yd / (stem + EXT[fmt]), fmt, lab)
+        write_frame(quirk(df, year, module, fmt), path, fmt, lab)
+        if _is_default(df, year, module):
+            _WRITTEN[key] = path.read_bytes()
     return yd
+
+
+# Bytes of the unedited modules as written once in this process, by (year, format, module,
+# labels): most tests edit one module of a year, and the files of the others are copied (writing
+# them again cost a third of the ingest tests' time).
+_WRITTEN: dict[tuple, bytes] = {}
+
+
+def _is_default(df: pd.DataFrame, year: int, module: str) -> bool:
+    """Whether ``df`` is the unedited table of ``module`` (same names, types and values)."""
+    default = _tables(year)[module]
+    return list(df.columns) == list(default.columns) and df.equals(default)
 
 
 def write_deflators(folder: Path) -> Path:

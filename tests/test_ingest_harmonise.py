@@ -105,6 +105,36 @@ def test_household_variables(default_year, year):
     assert (h1.households_2007, h1.population_2007) == (5000, 21000)
 
 
+def test_validation_shortcut_agrees_with_pandera(default_year):
+    """validate_harmonised skips pandera for a table that plainly meets the schema: pandera must
+    accept every such table, and no broken table may pass for plainly valid (it goes to pandera,
+    which raises)."""
+    import pandera.errors as pe
+
+    for year in YEARS:
+        table = default_year(year)[0]
+        assert S._plainly_valid(table), year
+        S.harmonised_schema().validate(table, lazy=True)  # pandera's own verdict
+    table = default_year(2012)[0]
+    broken = {
+        "gap above 1": lambda t: t.assign(poverty_gap=t["poverty_gap"] + 2),
+        "duplicated hh_id": lambda t: t.assign(hh_id=t["hh_id"].iloc[0]),
+        "year as int64": lambda t: t.assign(year=t["year"].astype("int64")),
+        "number in a text column": lambda t: t.assign(region=t["region"].where(t.index > 0, 5)),
+        "unknown region": lambda t: t.assign(region=t["region"].where(t.index > 0, "mars")),
+        "short conglome": lambda t: t.assign(conglome=t["conglome"].str[:5]),
+        "semester III": lambda t: t.assign(semester="2012-III"),
+        "dummy 0.5": lambda t: t.assign(rural=0.5),
+        "missing hogar": lambda t: t.assign(hogar=None),
+        "columns out of order": lambda t: t[t.columns[::-1]],
+        "no rows": lambda t: t.iloc[:0],
+    }
+    for what, breaks in broken.items():  # each goes to pandera (one shown raising: its cost)
+        assert not S._plainly_valid(breaks(table.copy())), what
+    with pytest.raises(pe.SchemaErrors, match="poverty_gap"):
+        S.validate_harmonised(broken["gap above 1"](table.copy()))
+
+
 def test_dominio_a_rule():
     dom = pd.Series([1, 1, 6, 7, 7, 7, 8, 8])
     est = pd.Series([5, 6, 8, 3, 7, 7, 6, 1])

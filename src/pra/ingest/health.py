@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pra.ingest.readers import IngestError
+from pra.ingest.readers import FEW_DISTINCT, IngestError
 
 # data.checks defaults (config.yaml / schemas/config.schema.yaml hold the same values).
 DEFAULT_CHECKS = {
@@ -226,6 +226,9 @@ def parse_numbers(values: pd.Series, *, file: str, column: str,
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     health = health if health is not None else Health()
+    plain = _plain_numbers(values)
+    if plain is not None:
+        return plain
     s = values.astype("string").str.strip()
     s = s.mask(s == "")
     num = pd.to_numeric(s.where(s.str.match(_PLAIN.pattern, na=False)), errors="coerce")
@@ -252,17 +255,53 @@ def parse_numbers(values: pd.Series, *, file: str, column: str,
     return num
 
 
+# _PLAIN with ASCII digits: a text it matches is left as it is by strip, and matches _PLAIN in
+# every regex engine (pandas' text columns use pyarrow's)
+_PLAIN_ASCII = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _plain_numbers(values: pd.Series) -> pd.Series | None:
+    """:func:`parse_numbers`' result when every value is missing or a plain number that parses
+    (nothing to strip, repair or report): the common case, in two pandas calls instead of a
+    dozen; None otherwise (the full path decides)."""
+    s = values.astype("string")
+    distinct = set(s.to_numpy(dtype=object, na_value=None))
+    if len(distinct) > FEW_DISTINCT or \
+            not all(v is None or _PLAIN_ASCII.fullmatch(v) for v in distinct):
+        return None
+    num = pd.to_numeric(s, errors="coerce").astype("float64")
+    if (num.isna().to_numpy() & s.notna().to_numpy()).any():
+        return None  # a plain text that does not parse: counted by the full path
+    return num
+
+
 def check_keys(df: pd.DataFrame, columns, *, file: str, health: Health) -> None:
     """Key/code columns (already normalised text) must be digits: others are parse failures."""
     for c in columns:
         if c not in df.columns:
             continue
-        if df[c].astype("string").str.fullmatch(r"\d+", na=True).all():
+        if _ascii_digits_or_missing(df[c]) or \
+                df[c].astype("string").str.fullmatch(r"\d+", na=True).all():
             continue  # digits or missing throughout (the normalised keys): nothing fails
         v = df[c].astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
         v = v.mask(v == "")
         bad = (v.notna() & ~v.str.fullmatch(r"\d+", na=False)).to_numpy()
         health.parse_failures(file, c, bad, df[c])
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def _ascii_digits_or_missing(values: pd.Series) -> bool:
+    """Whether every value of a text column is ASCII digits or missing: the common case, checked
+    in plain Python over the distinct values (pandas' regex call per key column cost more than
+    the rest of the check); digits 0-9 are digits to every regex engine."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return False
+    distinct = set(values.to_numpy(dtype=object, na_value=None))
+    if len(distinct) > FEW_DISTINCT:
+        return False  # many (the centre map's codes): pandas' vectorised regex is faster
+    return all(v is None or _ASCII_DIGITS.fullmatch(v) for v in distinct)
 
 
 # ---------------------------------------------------------------------------------------------

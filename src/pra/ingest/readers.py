@@ -41,6 +41,11 @@ TEXT_COLUMNS = set(ID_WIDTHS) | set(CODE_WIDTHS) | {"year", "mes", "p208a2", "no
 _YEAR_RE = re.compile(r"^a(?:[^a-z0-9]{1,3}|n|ni)o$")
 
 
+# Up to this many distinct values a column's text is checked in plain Python (pandas' per-call
+# overhead dominates on the small columns); above it pandas' vectorised text methods are faster.
+FEW_DISTINCT = 256
+
+
 class IngestError(ValueError):
     """Bad or missing ENAHO input; the message names year, file, column and rows."""
 
@@ -212,7 +217,10 @@ def normalise_id(values: pd.Series, width: int, strip_zeros: bool = True) -> pd.
     per-call overhead was most of the time of a small year's harmonisation).
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    stripped = pd.Series(uniques).astype("string").str.strip().to_numpy(dtype=object, na_value=None)
+    stripped = _plain_digits(uniques)
+    if stripped is None:
+        stripped = pd.Series(uniques).astype("string").str.strip().to_numpy(dtype=object,
+                                                                             na_value=None)
     norm = []
     for v in stripped:
         if v is not None:
@@ -228,9 +236,21 @@ def normalise_id(values: pd.Series, width: int, strip_zeros: bool = True) -> pd.
     return pd.Series(norm.take(codes, allow_fill=True), index=values.index, name=values.name, dtype="string")
 
 
+_DIGITS_DOT = re.compile(r"[0-9.]+")
+
+
+def _plain_digits(uniques) -> np.ndarray | None:
+    """The distinct ids as Python text when they are text of digits (and dots) only, which
+    pandas' text conversion and strip leave as they are (the ids of a file as read); else None."""
+    if not isinstance(uniques.dtype, pd.StringDtype) or len(uniques) > FEW_DISTINCT:
+        return None  # many ids (the centre map's): pandas' vectorised strip is faster
+    out = uniques.to_numpy(dtype=object, na_value=None)
+    return out if all(_DIGITS_DOT.fullmatch(v) for v in out) else None
+
+
 def normalise_keys(df: pd.DataFrame) -> pd.DataFrame:
     """Normalise every id/code column present in ``df`` (in place on a copy)."""
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: the new columns replace, df keeps its own
     for col, w in ID_WIDTHS.items():
         if col in out.columns:
             out[col] = normalise_id(out[col], w)
@@ -375,14 +395,24 @@ def read_module(
     if use is not None:
         df = df[wanted]
     # Blank strings are missing in every format (Stata/SPSS store empty text, CSV reads NaN).
-    for c in df.columns:
-        if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):
-            df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
+    for c, dtype in df.dtypes.items():
+        if dtype == object or isinstance(dtype, pd.StringDtype):
+            text = df[c].astype("string")
+            df[c] = text if _nothing_to_strip(text) else text.str.strip().replace("", pd.NA)
     df = normalise_keys(df)
     df.attrs["value_labels"] = {k: v for k, v in meta.value_labels.items() if k in df.columns}
     df.attrs["source"] = source_name(source)
     df.attrs["health"] = health
     return df
+
+
+def _nothing_to_strip(text: pd.Series) -> bool:
+    """Whether no value of a text column is blank or starts or ends with a character that may
+    be white space (only printable ASCII at both ends): strip and blank-to-missing would leave
+    the column as it is (a plain Python look at the distinct values costs less than they do)."""
+    distinct = set(text.to_numpy(dtype=object, na_value=None))
+    return len(distinct) <= FEW_DISTINCT and all(
+        v is None or (v != "" and "!" <= v[0] <= "~" and "!" <= v[-1] <= "~") for v in distinct)
 
 
 def _read_columns(path: Path, label: str, meta: ModuleMeta, use: list[str] | None) -> pd.DataFrame:
@@ -411,14 +441,21 @@ def _unmojibake_name(name: str) -> str:
     return unmojibake(name) or name
 
 
+_SHORT_INTEGER = re.compile(r"[0-9]{1,15}")  # below 2**53: any parser gives the same float
+
+
 def to_number(values: pd.Series) -> pd.Series:
     """Numeric view of a column that may be stored as text ('1', ' 2', '-12.3'); float64."""
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
     # each distinct text parsed once (a year or month column holds a few values)
     codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
-    num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(),
-                        errors="coerce").astype("float64").to_numpy()
+    texts = uniques.to_numpy(dtype=object)
+    if all(_SHORT_INTEGER.fullmatch(v) for v in texts):  # years, months: exact as floats
+        num = np.array([float(v) for v in texts], dtype="float64")
+    else:
+        num = pd.to_numeric(pd.Series(uniques, dtype="string").str.strip(),
+                            errors="coerce").astype("float64").to_numpy()
     out = np.full(len(codes), np.nan)
     have = codes >= 0
     out[have] = num[codes[have]]
