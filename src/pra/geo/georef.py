@@ -126,7 +126,9 @@ def georeference(
     # 2. by normalised name within the district (names normalised once per distinct string)
     unknown = ~rest["ubigeo"].isin(known)
     rest["key"] = _normalise_all(rest["localidad"], norm)
-    cen_names = cen.assign(key=_normalise_all(cen["nomccpp"], norm))
+    # only the centres of those rows' districts can match (the merge is within the district)
+    cen_names = cen[cen["ubigeo"].isin(rest["ubigeo"])]
+    cen_names = cen_names.assign(key=_normalise_all(cen_names["nomccpp"], norm))
     cen_names = cen_names[cen_names["key"] != ""]
     cand = rest[~unknown & (rest["key"] != "")].merge(
         cen_names[["ubigeo", "key", "codccpp", "latitude", "longitude"]],

@@ -17,6 +17,7 @@ fixed across draws: so are the geo-referenced register and every conglomerate's 
 """
 from __future__ import annotations
 
+import copy
 import io
 import tempfile
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -
         names = {c: ("year" if c == ycol else str(c).lower()) for c in quirked.columns}
         dtype = {c: "string" for c, canon in names.items() if canon in TEXT_COLUMNS}
         df = pd.read_csv(buf, dtype=dtype, keep_default_na=False, na_values=[""])
+    elif len(set(names.values())) == len(names):
+        return normalise_keys(_stored_and_read(quirked, names, columns))
     else:
         df = _for_pyreadstat(quirked)
         ycol = find_year_column(df.columns)
@@ -91,6 +94,25 @@ def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -
         if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):
             df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
     return normalise_keys(df)
+
+
+def _stored_and_read(quirked: pd.DataFrame, names: dict, columns: list[str] | None) -> pd.DataFrame:
+    """:func:`as_read`'s Stata/SPSS path up to the keys, one pass over the columns read only
+    (names distinct): text goes straight to the reader's strip and blank -> missing (the
+    writer's missing -> '' ends missing there too, so that step is skipped); nullable numbers
+    as ``_for_pyreadstat`` stores them; other columns as they are (it leaves them)."""
+    canon = {n: c for c, n in names.items()}
+    out = {}
+    for name in (columns if columns is not None else list(canon)):
+        s = quirked[canon[name]]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            s = s.astype("string").str.strip().replace("", pd.NA)
+        elif pd.api.types.is_extension_array_dtype(s.dtype) and pd.api.types.is_numeric_dtype(s.dtype):
+            s = _for_pyreadstat(s.to_frame())[s.name]  # the only other columns it changes
+        out[name] = s.array  # no index alignment: the rows are quirked's, in order
+    df = pd.DataFrame(out, index=quirked.index, copy=False)
+    df.attrs = copy.deepcopy(quirked.attrs)
+    return df
 
 
 def _module_columns(module: str, year: int, available) -> tuple[list[str], dict[str, str]]:
