@@ -18,6 +18,7 @@ Markers (registered in pyproject.toml, ``--strict-markers``): ``workflow`` = run
 from __future__ import annotations
 
 import fcntl
+import gc
 import importlib.util
 import os
 import pickle
@@ -32,6 +33,14 @@ from pra.threads import single_threaded
 # multi-threaded OpenBLAS per worker oversubscribes them (pra.threads; measured: the quick run's
 # CPU time 10 % lower on 2 cores).
 single_threaded()
+
+# The cyclic garbage collector, tuned for a test run that builds many pandas frames: a young
+# generation of 20,000 allocations instead of 700 (fewer collections), and the modules imported by
+# collection frozen out of every later scan (pytest_collection_finish). Garbage is still
+# collected, finalizers still run and pytest still reports unraisable exceptions; measured on
+# 2 cores: the quick run's CPU time about 8 % lower.
+GC_THRESHOLD = (20_000, 20, 20)
+gc.set_threshold(*GC_THRESHOLD)
 
 from workflow import ROOT, snakemake  # noqa: E402
 
@@ -178,6 +187,12 @@ def pytest_configure(config):
     # xdist's own reordering (by number of tests per file) would undo HEAVY_FIRST
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+
+
+def pytest_collection_finish(session):
+    # what collection imported lives as long as the run: keep it out of the collector's scans
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(config, items):
