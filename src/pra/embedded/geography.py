@@ -587,17 +587,17 @@ def _department_design() -> pd.DataFrame:
 
 @dataclasses.dataclass
 class _NameIndex:
-    """Matching keys of the centres and, per district row, what the register can use."""
+    """Matching keys of the centres and, per district row, what the register can use: the
+    shared keys and name groups of ``_places`` (read through this object) with this build's
+    centre populations ``pob``."""
 
-    names: np.ndarray            # nomccpp, codccpp and poblacion_2007 of every centre
-    codes: np.ndarray
-    pob: np.ndarray
-    keys: np.ndarray             # normalise_name of every centre
-    members: dict                # district row -> centre rows (code order)
-    eligible: np.ndarray         # per district: non-capital centres with a non-empty key
-    groups: dict                 # (district row, size) -> list of centre-row arrays sharing a key
-    key_count: dict              # (ubigeo, key) -> centres of the district with that key
-    code_key: dict               # codccpp -> key
+    places: _Places
+    pob: np.ndarray              # poblacion_2007 of every centre (this build's draw)
+
+    def __getattr__(self, name):
+        if name == "places":  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
+        return getattr(self.places, name)
 
 
 def _name_groups(names: np.ndarray, di: np.ndarray, is_cap: np.ndarray, nd: int):
@@ -629,9 +629,7 @@ def _name_groups(names: np.ndarray, di: np.ndarray, is_cap: np.ndarray, nd: int)
 
 def _name_index(centres: pd.DataFrame, places: _Places) -> _NameIndex:
     """The shared name groups (``_places``) with this build's centre populations."""
-    return _NameIndex(places.names, places.codes, centres["poblacion_2007"].to_numpy(),
-                      places.keys, places.members, places.eligible, places.groups,
-                      places.key_count, places.code_key)
+    return _NameIndex(places, centres["poblacion_2007"].to_numpy())
 
 
 def _swap_in_groups(taken, order, dd_rows, index: _NameIndex, size: int, need: int,
