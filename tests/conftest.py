@@ -9,6 +9,8 @@
 - ``embedded_tree``: the embedded data at test size, written once per run from that geography and
   those households (read only); ``embedded_truth``: what ``synthesize`` returned for it.
 - ``embedded_harmonised``: ``harmonise_year`` on each year of ``embedded_tree``, once per run.
+- ``wildboottest_compiled_once``: the wildboottest package's numba functions compiled once per
+  process (it recompiles a nested function on every call; the reference tests call it often).
 - ``make_snakemake``: the ``snakemake`` object a rule's script receives (Snakemake's own class),
   for calling ``scripts/*.py``'s ``main`` directly.
 
@@ -157,17 +159,51 @@ def embedded_truth(embedded_tree) -> dict:
 @pytest.fixture(scope="session")
 def embedded_harmonised(tmp_path_factory, embedded_tree):
     """``{year: (table, ledger, report)}``: ``harmonise_year`` on each ENAHO year of
-    ``embedded_tree`` with the centres as ``scripts/harmonise.py`` reads them (read only)."""
+    ``embedded_tree`` with the centres as ``scripts/harmonise.py`` reads them (read only),
+    prepared once for the six years (``PreparedCentres``: the same table and health entries,
+    tests/test_ingest_shared.py)."""
     def build():
         from pra.embedded import layout
         from pra.ingest import harmonise_year, read_centres
+        from pra.ingest.centres import PreparedCentres
 
         root = embedded_tree
-        centres = read_centres(root / "centros_poblados.csv")
+        centres = PreparedCentres.of(read_centres(root / "centros_poblados.csv"))
         return {y: harmonise_year(root / "enaho", root / "enaho" / "2012", y, centres)
                 for y in layout.YEARS}
 
     return once_per_run(tmp_path_factory, "embedded_harmonised", build)
+
+
+_COMPILED: dict = {}
+
+
+def _njit_once(*args, **kw):
+    """numba.njit that compiles a function body once per process: the wildboottest package
+    decorates a nested function inside ``get_denom``, so each call recompiled it (~1 CPU-s);
+    the same code object, options and defaults get the same dispatcher (the same machine code,
+    the same numbers)."""
+    import numba
+
+    if args and callable(args[0]):  # bare @njit
+        return _njit_once()(args[0])
+
+    def deco(f):
+        if f.__closure__:  # free variables: compile as the package does
+            return numba.njit(*args, **kw)(f)
+        key = (f.__code__, f.__defaults__, args, tuple(sorted(kw.items())))
+        if key not in _COMPILED:
+            _COMPILED[key] = numba.njit(*args, **kw)(f)
+        return _COMPILED[key]
+    return deco
+
+
+@pytest.fixture
+def wildboottest_compiled_once(monkeypatch):
+    """The wildboottest package's numba functions compiled once per process (``_njit_once``)."""
+    import wildboottest.wildboottest as wb
+
+    monkeypatch.setattr(wb, "njit", _njit_once)
 
 
 # The costliest files of the quick run (CPU seconds measured on 2 cores under load, December 2026:

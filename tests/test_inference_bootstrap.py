@@ -9,36 +9,6 @@ from pra.inference.design import build_design, demean
 from test_inference_data import make_panel
 
 
-_COMPILED: dict = {}
-
-
-def _njit_once(*args, **kw):
-    """numba.njit that compiles a function body once per process: the wildboottest package
-    decorates a nested function inside ``get_denom``, so each call recompiled it (~1 CPU-s);
-    the same code object, options and defaults get the same dispatcher (the same machine code,
-    the same numbers)."""
-    import numba
-
-    if args and callable(args[0]):  # bare @njit
-        return _njit_once()(args[0])
-
-    def deco(f):
-        if f.__closure__:  # free variables: compile as the package does
-            return numba.njit(*args, **kw)(f)
-        key = (f.__code__, f.__defaults__, args, tuple(sorted(kw.items())))
-        if key not in _COMPILED:
-            _COMPILED[key] = numba.njit(*args, **kw)(f)
-        return _COMPILED[key]
-    return deco
-
-
-@pytest.fixture
-def wildboottest_compiled_once(monkeypatch):
-    import wildboottest.wildboottest as wb
-
-    monkeypatch.setattr(wb, "njit", _njit_once)
-
-
 @pytest.fixture(scope="module")
 def design():
     df = make_panel(n_localities=90, seed=11, effect=0.04, district_year_sd=0.08)

@@ -7,7 +7,6 @@ from pra.inference.bootstrap import WildBootstrap
 from pra.inference.design import build_design
 from pra.inference.multiple import (Hypothesis, adjusted_pvalues, joint_bootstrap, romano_wolf,
                                     westfall_young)
-from test_inference_bootstrap import wildboottest_compiled_once  # noqa: F401 (fixture)
 from test_inference_data import make_panel
 
 

@@ -118,16 +118,11 @@ MATCHING_ESTIMATION = {**MATCHING, "outcomes": ["ln_pc_exp", "poor", "subj_poor_
                        "on_separation": "drop_covariate"}
 
 
-def test_harness_matching_equals_run_matching(in_memory, monkeypatch):
+def test_harness_matching_equals_run_matching(in_memory):
     """The harness runs Table 16's estimation without the balance table: same numbers."""
-    from pra.matching import outputs
     from pra.matching.outputs import run_matching
     from pra.validate.draw import matching_estimates
 
-    # run_matching computes Table 15 and Figure 9's densities after kernel_did, from its result:
-    # they do not feed the result compared here and were most of this test's time
-    monkeypatch.setattr(outputs, "balance_table", lambda *a, **k: None)
-    monkeypatch.setattr(outputs, "score_densities", lambda *a, **k: None)
     m = MATCHING_ESTIMATION
     res, _ = matching_estimates(in_memory["matching"], m, reps=4, seed=11)
     out = run_matching(in_memory["matching"], outcomes=m["outcomes"], kernel=m["kernel"],

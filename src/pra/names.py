@@ -53,7 +53,7 @@ _SPACES = re.compile(r"\s+")
 # Most names are already keys: words of A-Z/0-9 with single spaces, no prefix, no abbreviation
 # (rules 2-4 change nothing); checking that is ~3x cheaper than applying the rules.
 _PLAIN = re.compile(r"[A-Z0-9]+(?: [A-Z0-9]+)*")
-_ABBREV_WORD = re.compile(r"\b(?:STA|STO|SN|GRAL)\b")  # what _ABBREV_RES can match in plain text
+_ANY_ABBREV = re.compile("|".join(rx.pattern for rx, _ in _ABBREV_RES))  # any rule of _ABBREV_RES
 
 
 _FAST = str.maketrans("ÁÉÍÓÚÜÀÈÌÒÙÂÊÎÔÛÄËÏÖÑáéíóúüàèìòùâêîôûäëïöñ",
@@ -79,7 +79,7 @@ def normalise_name(s: str) -> str:
 @functools.lru_cache(maxsize=1 << 18)
 def _normalise_name(s: str) -> str:
     t = strip_accents(s).upper().strip(" \t.,;:-\"'")
-    if _PLAIN.fullmatch(t) and not _PREFIX_RE.match(t) and not _ABBREV_WORD.search(t):
+    if _PLAIN.fullmatch(t) and not _PREFIX_RE.match(t) and not _ANY_ABBREV.search(t):
         return t
     for _ in range(3):  # "ANEXO C.P. X" -> "X"
         new = _PREFIX_RE.sub("", t, count=1)

@@ -1075,32 +1075,31 @@ def _rake(margins, base_w, alt_km, dd, band, n_b, hh09) -> np.ndarray:
     cells = np.column_stack(np.unravel_index(ukey, radix))
     cell_of = cell_of.ravel()
     alt_3 = alt_km - 3.0
-    tilted = {}  # tilt -> base_w * exp(tilt * (alt_km - 3)); the tilt changes once per round
 
-    def weights():
+    def weights(tilted):
+        """``tilted`` (base_w * exp(tilt * (alt_km - 3)), computed once per round) times the
+        cells' raking factors."""
         fc = np.ones(len(cells))
         for j, f in enumerate(fac):
             fc *= f[cells[:, j]]
-        if tilt not in tilted:
-            tilted.clear()
-            tilted[tilt] = base_w * np.exp(tilt * alt_3)
-        return tilted[tilt] * fc[cell_of]
+        return tilted * fc[cell_of]
 
     margin_codes = [codes[mask] for codes, _, mask in margins]
     for _ in range(30):
+        tilted = base_w * np.exp(tilt * alt_3)
         for (codes, tgt, mask), f, mcodes in zip(margins, fac, margin_codes):
-            e = expected_hh(weights())
+            e = expected_hh(weights(tilted))
             em = e[mask]
             got = np.bincount(mcodes, weights=em, minlength=len(tgt)) / em.sum()
             upd = np.where((got > 0) & (tgt > 0),
                            np.clip((tgt / np.maximum(got, 1e-12)) ** 0.8, 0.2, 5.0), 1.0)
             f *= upd
-        e = expected_hh(weights())[dd]
+        e = expected_hh(weights(tilted))[dd]
         mean = (e @ alt_km[dd]) / e.sum()
         var = (e @ (alt_km[dd] - mean) ** 2) / e.sum()
         tilt += 0.8 * (TABLE4_TARGET["altitude_mean"] / 1000.0 - mean) / max(var, 1e-6)
         tilt = float(np.clip(tilt, -5.0, 5.0))
-    return weights()
+    return weights(base_w * np.exp(tilt * alt_3))
 
 
 def _draw_slots(pool: _SlotPool, w, strat_key, n_b, rng) -> tuple[np.ndarray, np.ndarray]:

@@ -605,13 +605,14 @@ def _finalise(out: pd.DataFrame) -> pd.DataFrame:
 # main entry
 
 
-def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame,
+def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame | PreparedCentres,
                    checks: dict | None = None):
     """Harmonise ENAHO ``year`` → (household table, ingest ledger entries, report dict).
 
     ``enaho_dir``: the ENAHO root (with ``<year>/`` sub-folders) or the year folder itself.
     ``deflator_dir``: folder holding ``deflactores_base2012_new`` and ``despacial_ldnew``.
-    ``centres``: the populated-centre map (contract §1.3) as a DataFrame.
+    ``centres``: the populated-centre map (contract §1.3) as a DataFrame, or prepared once
+    (:class:`pra.ingest.centres.PreparedCentres`) by a caller that harmonises several years.
     ``checks``: ``data.checks`` of the config (thresholds of :mod:`pra.ingest.health`).
     The report's ``health`` lists the year's data-health entries (rows read, parse failures,
     repairs, households dropped or incomplete).
@@ -619,36 +620,7 @@ def harmonise_year(enaho_dir, deflator_dir, year: int, centres: pd.DataFrame,
     ctx = _Ctx(int(year), checks)
     mods = read_year_modules(ctx, year_folder(enaho_dir, ctx.year))
     deflators = read_deflators(deflator_dir, health=ctx.health)
-    return harmonise_modules(mods, deflators, ctx.year, _prepared(centres, checks), ctx=ctx)
-
-
-# The centre map harmonise_year prepared last, with a copy of it as given: the years harmonised
-# one after another with one map (a fifth of a year's time at test size) prepare it once.
-_LAST_MAP: list[tuple[pd.DataFrame, PreparedCentres]] = []
-
-
-def _prepared(centres: pd.DataFrame, checks: dict | None) -> pd.DataFrame | PreparedCentres:
-    """The map prepared before when it equals the last one (values, types, names, attrs), else
-    prepared now; a map that fails is returned as given, to fail with the year's message."""
-    if _LAST_MAP:
-        seen, prepared = _LAST_MAP[0]
-        if _same_map(seen, centres):
-            return prepared
-    seen = centres.copy(deep=True)  # ours: the caller may change its map in place
-    try:
-        prepared = PreparedCentres.of(seen, checks)
-    except Exception:  # noqa: BLE001 - harmonise_modules prepares it again and raises
-        return centres
-    _LAST_MAP[:] = [(seen, prepared)]
-    return prepared
-
-
-def _same_map(seen: pd.DataFrame, centres: pd.DataFrame) -> bool:
-    """Whether ``centres`` equals the map prepared last (values, types, names and attrs)."""
-    try:
-        return bool(seen.attrs == centres.attrs) and seen.equals(centres)
-    except (TypeError, ValueError):  # attrs that do not compare (arrays): not reused
-        return False
+    return harmonise_modules(mods, deflators, ctx.year, centres, ctx=ctx)
 
 
 def harmonise_modules(modules: dict[str, pd.DataFrame], deflators: Deflators, year: int,

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pra.ingest.readers import FEW_DISTINCT, IngestError
+from pra.ingest.readers import IngestError, few_distinct
 
 # data.checks defaults (config.yaml / schemas/config.schema.yaml hold the same values).
 DEFAULT_CHECKS = {
@@ -265,9 +265,8 @@ def _plain_numbers(values: pd.Series) -> pd.Series | None:
     (nothing to strip, repair or report): the common case, in two pandas calls instead of a
     dozen; None otherwise (the full path decides)."""
     s = values.astype("string")
-    distinct = set(s.to_numpy(dtype=object, na_value=None))
-    if len(distinct) > FEW_DISTINCT or \
-            not all(v is None or _PLAIN_ASCII.fullmatch(v) for v in distinct):
+    distinct = few_distinct(s)
+    if distinct is None or not all(v is None or _PLAIN_ASCII.fullmatch(v) for v in distinct):
         return None
     num = pd.to_numeric(s, errors="coerce").astype("float64")
     if (num.isna().to_numpy() & s.notna().to_numpy()).any():
@@ -298,10 +297,8 @@ def _ascii_digits_or_missing(values: pd.Series) -> bool:
     the rest of the check); digits 0-9 are digits to every regex engine."""
     if not isinstance(values.dtype, pd.StringDtype):
         return False
-    distinct = set(values.to_numpy(dtype=object, na_value=None))
-    if len(distinct) > FEW_DISTINCT:
-        return False  # many (the centre map's codes): pandas' vectorised regex is faster
-    return all(v is None or _ASCII_DIGITS.fullmatch(v) for v in distinct)
+    distinct = few_distinct(values)  # None for many (the centre map's codes): pandas is faster
+    return distinct is not None and all(v is None or _ASCII_DIGITS.fullmatch(v) for v in distinct)
 
 
 # ---------------------------------------------------------------------------------------------

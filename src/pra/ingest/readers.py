@@ -46,6 +46,13 @@ _YEAR_RE = re.compile(r"^a(?:[^a-z0-9]{1,3}|n|ni)o$")
 FEW_DISTINCT = 256
 
 
+def few_distinct(values: pd.Series) -> set | None:
+    """The distinct values of a text column as Python text (missing as None) when there are at
+    most FEW_DISTINCT of them, to be checked in plain Python; None when there are more."""
+    distinct = set(values.to_numpy(dtype=object, na_value=None))
+    return distinct if len(distinct) <= FEW_DISTINCT else None
+
+
 class IngestError(ValueError):
     """Bad or missing ENAHO input; the message names year, file, column and rows."""
 
@@ -250,7 +257,7 @@ def _plain_digits(uniques) -> np.ndarray | None:
 
 def normalise_keys(df: pd.DataFrame) -> pd.DataFrame:
     """Normalise every id/code column present in ``df`` (in place on a copy)."""
-    out = df.copy(deep=False)  # copy-on-write: the new columns replace, df keeps its own
+    out = df.copy(deep=False)  # each normalised column is set anew: df keeps its own
     for col, w in ID_WIDTHS.items():
         if col in out.columns:
             out[col] = normalise_id(out[col], w)
@@ -410,8 +417,8 @@ def _nothing_to_strip(text: pd.Series) -> bool:
     """Whether no value of a text column is blank or starts or ends with a character that may
     be white space (only printable ASCII at both ends): strip and blank-to-missing would leave
     the column as it is (a plain Python look at the distinct values costs less than they do)."""
-    distinct = set(text.to_numpy(dtype=object, na_value=None))
-    return len(distinct) <= FEW_DISTINCT and all(
+    distinct = few_distinct(text)
+    return distinct is not None and all(
         v is None or (v != "" and "!" <= v[0] <= "~" and "!" <= v[-1] <= "~") for v in distinct)
 
 

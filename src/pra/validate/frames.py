@@ -66,27 +66,24 @@ def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -
     lower-case names, year column → ``year``, blank text → missing, keys normalised."""
     ycol = find_year_column(quirked.columns)
     names = {c: ("year" if c == ycol else str(c).lower()) for c in quirked.columns}
-    if columns is not None and len(columns) > 1 and len(set(names.values())) == len(names):
+    if len(set(names.values())) != len(names):  # the generator never writes such names
+        raise ValueError(f"as_read: column names equal but for case: {list(quirked.columns)}")
+    if fmt != "csv":
+        return normalise_keys(_stored_and_read(quirked, names, columns))
+    from pra.ingest.readers import TEXT_COLUMNS
+
+    if columns is not None and len(columns) > 1:
         # only the columns read: each is written and read on its own (two or more, so no CSV
         # line is blank)
         wanted = set(columns)
         quirked = quirked[[c for c in quirked.columns if names[c] in wanted]]
-    if fmt == "csv":
-        from pra.ingest.readers import TEXT_COLUMNS
-
-        buf = io.StringIO()
-        write_csv(quirked, buf)
-        buf.seek(0)
         ycol = find_year_column(quirked.columns)
         names = {c: ("year" if c == ycol else str(c).lower()) for c in quirked.columns}
-        dtype = {c: "string" for c, canon in names.items() if canon in TEXT_COLUMNS}
-        df = pd.read_csv(buf, dtype=dtype, keep_default_na=False, na_values=[""])
-    elif len(set(names.values())) == len(names):
-        return normalise_keys(_stored_and_read(quirked, names, columns))
-    else:
-        df = _for_pyreadstat(quirked)
-        ycol = find_year_column(df.columns)
-        names = {c: ("year" if c == ycol else str(c).lower()) for c in df.columns}
+    buf = io.StringIO()
+    write_csv(quirked, buf)
+    buf.seek(0)
+    dtype = {c: "string" for c, canon in names.items() if canon in TEXT_COLUMNS}
+    df = pd.read_csv(buf, dtype=dtype, keep_default_na=False, na_values=[""])
     df = df.rename(columns=names)
     if columns is not None:
         df = df[[c for c in columns]]
@@ -97,8 +94,8 @@ def as_read(quirked: pd.DataFrame, fmt: str, columns: list[str] | None = None) -
 
 
 def _stored_and_read(quirked: pd.DataFrame, names: dict, columns: list[str] | None) -> pd.DataFrame:
-    """:func:`as_read`'s Stata/SPSS path up to the keys, one pass over the columns read only
-    (names distinct): text goes straight to the reader's strip and blank -> missing (the
+    """:func:`as_read`'s Stata/SPSS path up to the keys, one pass over the columns read only:
+    text goes straight to the reader's strip and blank -> missing (the
     writer's missing -> '' ends missing there too, so that step is skipped); nullable numbers
     as ``_for_pyreadstat`` stores them; other columns as they are (it leaves them)."""
     canon = {n: c for c, n in names.items()}
